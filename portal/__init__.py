@@ -1,0 +1,106 @@
+"""Application factory."""
+from __future__ import annotations
+
+from flask import Flask, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from portal.config import BASE_DIR, INSTANCE_DIR, Config
+from portal.extensions import babel, csrf, db, login_manager, migrate
+
+
+AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin")
+
+
+def select_locale() -> str:
+    """Session choice first, then the browser's, Simplified Chinese by default."""
+    from flask import current_app, has_request_context
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    choice = session.get("lang")
+    if choice in current_app.config["LANGUAGES"]:
+        return choice
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    if best == "en":
+        return "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    from flask import current_app
+    return current_app.config["TIMEZONE"]
+
+
+def create_app(config: Config | None = None) -> Flask:
+    app = Flask(
+        __name__, instance_path=str(INSTANCE_DIR),
+        template_folder="../templates", static_folder="../static",
+    )
+    app.config.from_object(config or Config())
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    _init_login(app)
+
+    import importlib
+
+    from portal import models  # noqa: F401  (register tables for migrations)
+
+    for area in AREAS:
+        importlib.import_module(f"portal.{area}.routes")
+        app.register_blueprint(importlib.import_module(f"portal.{area}").bp)
+
+    from portal.templating import init_templating
+    init_templating(app)
+    _init_errors(app)
+
+    from portal.cli import init_cli
+    init_cli(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from portal.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if request.headers.get("HX-Request") == "true":
+            # A login form must never be swapped into a table cell.
+            return "", 401, {"HX-Redirect": target}
+        return redirect(target)
+
+
+def _init_errors(app: Flask) -> None:
+    def page(code: int, message: str):
+        if request.headers.get("HX-Request") == "true":
+            return render_template("errors/_message.html", code=code, message=message), code
+        return render_template("errors/error.html", code=code, message=message), code
+
+    from flask_babel import gettext as _
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return page(400, _("Your session has expired or the form is stale. Reload the page and try again."))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return page(403, _("You do not have access to this page."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, _("This page or case does not exist, or is not yours to see."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(413, _("The upload is too large."))

@@ -1,0 +1,46 @@
+"""Manager settings: the standard reply phrases (规范用语)."""
+from flask import abort, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask import flash
+from sqlalchemy import select
+
+from portal.access import role_required
+from portal.admin import bp
+from portal.admin.forms import PhraseForm
+from portal.extensions import db
+from portal.models import Phrase, Role
+
+
+def _phrases():
+    return list(db.session.scalars(select(Phrase).order_by(Phrase.position, Phrase.id)))
+
+
+@bp.route("/admin/phrases", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def phrases():
+    """List the phrases and add one."""
+    form = PhraseForm(prefix="new")
+    if form.validate_on_submit():
+        db.session.add(Phrase(text=form.text.data.strip(), position=form.position.data or 0, active=True))
+        db.session.commit()
+        flash(_("Phrase added."), "success")
+        return redirect(url_for("admin.phrases"))
+    edits = [(p, PhraseForm(formdata=None, prefix=f"p{p.id}", obj=p)) for p in _phrases()]
+    return render_template("admin/phrases.html", form=form, edits=edits)
+
+
+@bp.route("/admin/phrases/<int:phrase_id>", methods=["POST"])
+@role_required(Role.MANAGER)
+def edit_phrase(phrase_id: int):
+    """Change a phrase's text, order or whether it is offered (never deleted)."""
+    phrase = db.session.get(Phrase, phrase_id) or abort(404)
+    form = PhraseForm(prefix=f"p{phrase.id}")
+    if form.validate_on_submit():
+        form.populate_obj(phrase)
+        phrase.position = phrase.position or 0
+        db.session.commit()
+        flash(_("Phrase saved."), "success")
+        return redirect(url_for("admin.phrases"))
+    edits = [(p, form if p.id == phrase.id else PhraseForm(formdata=None, prefix=f"p{p.id}", obj=p))
+             for p in _phrases()]
+    return render_template("admin/phrases.html", form=PhraseForm(formdata=None, prefix="new"), edits=edits)

@@ -1,0 +1,72 @@
+"""The filter form shared by the board, the resident's list and the department queue."""
+from __future__ import annotations
+
+from flask import current_app, request
+from sqlalchemy import and_
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, IntegerField, SearchField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional
+
+from portal import labels
+from portal.access import visible_cases_clause
+from portal.board.query import SORTS, filtered, paginate
+from portal.cases.service import category_choices, department_choices
+from portal.models import Role, User
+
+SORT_LABELS = {
+    "newest": _l("Newest first"), "oldest": _l("Oldest first"), "updated": _l("Recently updated"),
+    "promised": _l("Promised time"), "number": _l("Case number"),
+}
+
+
+def _blank(choices):
+    return labels.opts([("", _l("All"))]) + [c if isinstance(c, SelectChoice) else SelectChoice(*c) for c in choices]
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # GET filters change nothing
+
+    q = SearchField(_l("Search"), validators=[Optional()])
+    status = SelectField(_l("Status"), choices=_blank(labels.choices(labels.STATUS)), validators=[Optional()])
+    kind = SelectField(_l("Kind"), choices=_blank(labels.choices(labels.KIND)), validators=[Optional()])
+    severity = SelectField(_l("Severity"), choices=_blank(labels.choices(labels.SEVERITY)), validators=[Optional()])
+    channel = SelectField(_l("Channel"), choices=_blank(labels.choices(labels.CHANNEL)), validators=[Optional()])
+    category = SelectField(_l("Category"), validators=[Optional()])
+    department = SelectField(_l("Department"), validators=[Optional()])
+    overdue = BooleanField(_l("Overdue only"))
+    date_from = DateField(_l("Received from"), validators=[Optional()])
+    date_to = DateField(_l("Received to"), validators=[Optional()])
+    sort = SelectField(_l("Sort"), choices=labels.opts(SORT_LABELS.items()), default="newest", validators=[Optional()])
+    page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
+
+
+def filter_values(form: FilterForm) -> dict:
+    """Only values that passed validation reach the query; bad ones are ignored."""
+    values = {}
+    for name, field in form._fields.items():
+        if field.errors or field.data in (None, "", False):
+            continue
+        values[name] = field.data
+    for key in ("category", "department"):
+        if key in values:
+            values[key] = int(values[key]) if str(values[key]).isdigit() else None
+    return values
+
+
+def list_context(user: User, endpoint: str, extra=None, size: int | None = None) -> dict:
+    """Everything a case list template needs, from the query string."""
+    form = FilterForm(formdata=request.args)
+    form.category.choices = _blank((str(i), n) for i, n in category_choices())
+    form.department.choices = _blank((str(i), n) for i, n in department_choices())
+    form.validate()
+    values = filter_values(form)
+    size = size or current_app.config["BOARD_PAGE_SIZE"]
+    base = visible_cases_clause(user) if extra is None else and_(visible_cases_clause(user), extra)
+    page = paginate(filtered(base, values), values.get("sort", "newest"),
+                    values.get("page", 1), size)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return {"filters": form, "page": page, "list_endpoint": endpoint, "list_args": args,
+            "show_department": user.role != Role.DEPARTMENT, "sorts": SORTS}

@@ -1,0 +1,37 @@
+"""The complaint board for clerks and managers."""
+from flask import render_template
+from flask_login import current_user
+
+from portal.access import STAFF, role_required
+from portal.board import bp
+from portal.board.filters import list_context
+from portal.cases.service import action_form
+from portal.cases.lifecycle import can
+from portal.htmx import render
+
+ROW_ACTIONS = ("classify", "dispatch", "close")
+
+
+def row_forms(case, failed=None, failed_name=None) -> dict:
+    """Inline forms for a board row: classify, dispatch, close where allowed."""
+    forms = {}
+    for name in ROW_ACTIONS:
+        if can(current_user, case, name):
+            forms[name] = failed if failed is not None and name == failed_name else action_form(name, case)
+    return forms
+
+
+def render_row(case, failed_form=None, failed_name=None):
+    """One board row, after an inline action."""
+    return render_template("board/_row.html", case=case, row_forms=row_forms(case, failed_form, failed_name),
+                           row_error=failed_form is not None, show_department=True, board=True)
+
+
+@bp.route("/board")
+@role_required(*STAFF)
+def board():
+    """All cases with filters, search, sort, paging; rows act in place."""
+    ctx = list_context(current_user, "board.board")
+    ctx["row_forms_for"] = row_forms
+    ctx["board"] = True
+    return render("board/board.html", "board/_table.html", "case-table", **ctx)

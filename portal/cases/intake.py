@@ -1,0 +1,81 @@
+"""Registering a case: readable numbers and the first event."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.cases.lifecycle import record
+from portal.extensions import db
+from portal.models import Case, CaseSequence, Channel, Kind, LocationType, Role, Status, User
+from portal.models.cases import KIND_PREFIX
+from portal.timeutil import local_zone, utcnow
+
+
+def next_number(kind: Kind, day: date) -> str:
+    """TS-20261122-0007: prefix, local date, per-day counter (atomic on every backend)."""
+    prefix = KIND_PREFIX[Kind(kind)]
+    bump = (
+        update(CaseSequence)
+        .where(CaseSequence.prefix == prefix, CaseSequence.day == day)
+        .values(value=CaseSequence.value + 1)
+        .returning(CaseSequence.value)
+    )
+    value = db.session.execute(bump).scalar()
+    if value is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(CaseSequence(prefix=prefix, day=day, value=1))
+            value = 1
+        except IntegrityError:  # someone else created today's row first
+            value = db.session.execute(bump).scalar()
+    return f"{prefix}-{day:%Y%m%d}-{value:04d}"
+
+
+def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Channel,
+                  description: str, location_type: LocationType = LocationType.UNIT,
+                  location: str = "", request: str = "", category_id: int | None = None,
+                  severity=None, urgent: bool = False, subject: str = "",
+                  misconduct: bool = False, witnesses: str = "", evidence: str = "",
+                  contact_name: str = "", contact_phone: str = "",
+                  received_at: datetime | None = None) -> Case:
+    """Create a case in state `registered` with its event. The caller commits."""
+    received = received_at or utcnow()
+    if received > utcnow():
+        received = utcnow()
+    unit_id = resident.unit_id if resident is not None else None
+    case = Case(
+        number=next_number(kind, received.astimezone(local_zone()).date()),
+        kind=Kind(kind), channel=Channel(channel), status=Status.REGISTERED,
+        resident=resident, unit_id=unit_id, location_type=LocationType(location_type),
+        location=location.strip(), description=description.strip(), request=request.strip(),
+        category_id=category_id, severity=severity or None, urgent=urgent,
+        subject=subject.strip(), misconduct=misconduct, witnesses=witnesses.strip(),
+        evidence=evidence.strip(),
+        contact_name=contact_name.strip() or (resident.display_name if resident else ""),
+        contact_phone=contact_phone.strip() or ((resident.phone or "") if resident else ""),
+        received_at=received, registered_by=actor if actor.role != Role.RESIDENT else None,
+    )
+    db.session.add(case)
+    record(case, actor, "register", None, Status.REGISTERED, "")
+    return case
+
+
+def find_residents(query: str, limit: int = 10) -> list[User]:
+    """Residents matching a name, phone or unit such as `3栋-1201` or `1201`."""
+    from portal.models import Building, Unit
+    q = query.strip()
+    if not q:
+        return []
+    like = f"%{q}%"
+    stmt = (
+        select(User).outerjoin(Unit, User.unit_id == Unit.id).outerjoin(Building)
+        .where(User.role == Role.RESIDENT, User.active.is_(True))
+        .where(
+            User.display_name.ilike(like) | User.phone.ilike(like) | User.username.ilike(like)
+            | Unit.number.ilike(like) | (Building.name + "-" + Unit.number).ilike(like)
+        )
+        .order_by(User.display_name).limit(limit)
+    )
+    return list(db.session.scalars(stmt))

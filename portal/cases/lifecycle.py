@@ -1,0 +1,238 @@
+"""The case lifecycle (SPEC §4): every state change goes through `perform`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from flask_babel import lazy_gettext as _l
+
+from portal.extensions import db
+from portal.models import Case, CaseEvent, Department, Role, Status, User
+from portal.timeutil import utcnow
+
+S = Status
+STAFF = frozenset({Role.CLERK, Role.MANAGER})
+ANY_OPEN = frozenset({S.REGISTERED, S.ACKNOWLEDGED, S.DISPATCHED, S.IN_PROGRESS, S.THIRD_PARTY})
+
+
+class TransitionError(Exception):
+    """An action that the case's state, the user's role or the input does not allow."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: object
+    roles: frozenset
+    sources: frozenset
+    target: Status | None = None  # None: no state change
+    apply: Callable | None = field(default=None, compare=False)
+    public: bool = True  # whether the resident sees the event
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name, label, roles, sources, target=None, public=True):
+    """Register an action; the decorated function applies its data to the case."""
+    def wrap(fn):
+        ACTIONS[name] = Action(name, label, frozenset(roles), frozenset(sources), target, fn, public)
+        return fn
+    return wrap
+
+
+def _require(data: dict, key: str, message) -> str:
+    value = (data.get(key) or "").strip() if isinstance(data.get(key, ""), str) else data.get(key)
+    if not value:
+        raise TransitionError(message, field=key)
+    return value
+
+
+def _department(data: dict) -> Department:
+    dep = db.session.get(Department, data.get("department_id") or 0)
+    if dep is None:
+        raise TransitionError(_l("Choose a department."), field="department_id")
+    return dep
+
+
+@action("acknowledge", _l("Send first reply"), STAFF, {S.REGISTERED}, S.ACKNOWLEDGED)
+def _acknowledge(case: Case, user: User, data: dict) -> str:
+    case.first_reply = _require(data, "note", _l("Write the reply to the resident."))
+    case.first_reply_at = utcnow()
+    return case.first_reply
+
+
+@action("classify", _l("Classify"), STAFF, ANY_OPEN | {S.RESOLVED})
+def _classify(case: Case, user: User, data: dict) -> str:
+    from portal.labels import SEVERITY, label
+    if not data.get("category_id"):
+        raise TransitionError(_l("Choose a category."), field="category_id")
+    if not data.get("severity"):
+        raise TransitionError(_l("Choose a severity."), field="severity")
+    case.category_id = int(data["category_id"])
+    case.severity = data["severity"]
+    case.urgent = bool(data.get("urgent"))
+    db.session.flush()
+    parts = [case.category.name if case.category else "", label(SEVERITY, case.severity)]
+    if case.urgent:
+        parts.append(str(_l("Urgent")))
+    return " / ".join(p for p in parts if p)
+
+
+@action("dispatch", _l("Dispatch"), STAFF, {S.REGISTERED, S.ACKNOWLEDGED}, S.DISPATCHED)
+def _dispatch(case: Case, user: User, data: dict) -> str:
+    if case.category_id is None or case.severity is None:
+        raise TransitionError(_l("Classify the case (category and severity) before dispatching."))
+    dep = _department(data)
+    case.department_id = dep.id
+    return " ".join(p for p in (dep.name, (data.get("note") or "").strip()) if p)
+
+
+@action("mark_invalid", _l("Judge invalid"), STAFF, {S.REGISTERED, S.ACKNOWLEDGED, S.DISPATCHED}, S.INVALID)
+def _invalid(case: Case, user: User, data: dict) -> str:
+    case.invalid_reason = _require(data, "note", _l("Give the reason the resident will be told."))
+    return case.invalid_reason
+
+
+@action("overturn", _l("Overturn invalid verdict"), {Role.MANAGER}, {S.INVALID}, S.ACKNOWLEDGED)
+def _overturn(case: Case, user: User, data: dict) -> str:
+    return _require(data, "note", _l("Say why the verdict is overturned."))
+
+
+@action("reassign", _l("Reassign"), {Role.MANAGER}, {S.DISPATCHED, S.IN_PROGRESS, S.THIRD_PARTY}, S.DISPATCHED, public=False)
+def _reassign(case: Case, user: User, data: dict) -> str:
+    dep = _department(data)
+    if dep.id == case.department_id:
+        raise TransitionError(_l("The case is already with this department."), field="department_id")
+    case.department_id = dep.id
+    return " ".join(p for p in (dep.name, (data.get("note") or "").strip()) if p)
+
+
+@action("accept", _l("Accept"), {Role.DEPARTMENT}, {S.DISPATCHED}, S.IN_PROGRESS)
+def _accept(case: Case, user: User, data: dict) -> str:
+    return (data.get("note") or "").strip()
+
+
+@action("plan", _l("Post finding and plan"), {Role.DEPARTMENT}, {S.IN_PROGRESS})
+def _plan(case: Case, user: User, data: dict) -> str:
+    case.finding = _require(data, "finding", _l("Describe what the investigation found."))
+    case.plan = _require(data, "plan", _l("Describe the plan."))
+    promised = data.get("promised_at")
+    if not isinstance(promised, datetime):
+        raise TransitionError(_l("Give the promised finish time."), field="promised_at")
+    if promised <= utcnow():
+        raise TransitionError(_l("The promised finish time must be in the future."), field="promised_at")
+    case.promised_at = promised
+    return f"{case.finding}\n{case.plan}"
+
+
+@action("complete", _l("Report completion"), {Role.DEPARTMENT}, {S.IN_PROGRESS}, S.RESOLVED)
+def _complete(case: Case, user: User, data: dict) -> str:
+    case.completion_note = _require(data, "note", _l("Describe what was done."))
+    case.resolved_at = utcnow()
+    case.confirmed_at = None
+    return case.completion_note
+
+
+@action("third_party", _l("Third-party responsibility"), {Role.DEPARTMENT}, {S.DISPATCHED, S.IN_PROGRESS}, S.THIRD_PARTY)
+def _third_party(case: Case, user: User, data: dict) -> str:
+    case.third_party = _require(data, "third_party", _l("Name the party being chased."))
+    case.explanation = _require(data, "note", _l("Write the explanation the resident will read."))
+    return f"{case.third_party}: {case.explanation}"
+
+
+@action("resume", _l("Resume work"), {Role.DEPARTMENT}, {S.THIRD_PARTY}, S.IN_PROGRESS)
+def _resume(case: Case, user: User, data: dict) -> str:
+    return (data.get("note") or "").strip()
+
+
+@action("cannot_handle", _l("Cannot be handled"), {Role.DEPARTMENT}, {S.DISPATCHED, S.IN_PROGRESS}, S.CANNOT_HANDLE)
+def _cannot(case: Case, user: User, data: dict) -> str:
+    case.explanation = _require(data, "note", _l("Write the explanation and the legitimate reason."))
+    return case.explanation
+
+
+@action("confirm", _l("Confirm the outcome"), {Role.RESIDENT}, {S.RESOLVED})
+def _confirm(case: Case, user: User, data: dict) -> str:
+    if case.confirmed_at is not None:
+        raise TransitionError(_l("You have already confirmed this outcome."))
+    case.confirmed_at = utcnow()
+    return (data.get("note") or "").strip()
+
+
+@action("reject", _l("Reject the outcome"), {Role.RESIDENT}, {S.RESOLVED}, S.DISPATCHED)
+def _reject(case: Case, user: User, data: dict) -> str:
+    reason = _require(data, "note", _l("Tell us why you are not satisfied."))
+    reopen(case)
+    return reason
+
+
+@action("close", _l("Close"), {Role.MANAGER}, {S.RESOLVED, S.CALLBACK_DONE, S.INVALID, S.CANNOT_HANDLE}, S.CLOSED)
+def _close(case: Case, user: User, data: dict) -> str:
+    case.closed_at = utcnow()
+    return (data.get("note") or "").strip()
+
+
+@action("comment", _l("Comment"), {Role.RESIDENT, Role.CLERK, Role.DEPARTMENT, Role.MANAGER},
+        set(Status) - {S.CLOSED})
+def _comment(case: Case, user: User, data: dict) -> str:
+    return _require(data, "note", _l("Write a comment."))
+
+
+def reopen(case: Case) -> None:
+    """Back to the department; its supervisor visits in person (SPEC §4)."""
+    case.reopen_count += 1
+    case.supervisor_visit = True
+    case.resolved_at = None
+    case.confirmed_at = None
+
+
+def can(user: User, case: Case, name: str) -> bool:
+    act = ACTIONS.get(name)
+    return act is not None and user.role in act.roles and case.status in act.sources
+
+
+def allowed_actions(user: User, case: Case) -> list[Action]:
+    """Actions this user may take on this case now, in lifecycle order."""
+    return [a for a in ACTIONS.values() if user.role in a.roles and case.status in a.sources
+            and not (a.name == "confirm" and case.confirmed_at is not None)]
+
+
+def perform(case: Case, user: User, name: str, data: dict | None = None) -> CaseEvent:
+    """Check and apply one action, and append its event. The caller commits."""
+    act = ACTIONS.get(name)
+    if act is None:
+        raise TransitionError(_l("Unknown action."))
+    if user.role not in act.roles:
+        raise TransitionError(_l("Your role may not do this."))
+    if case.status not in act.sources:
+        from portal.labels import STATUS, label
+        raise TransitionError(
+            _l("“%(action)s” is not possible while the case is “%(status)s”.",
+               action=act.label, status=label(STATUS, case.status))
+        )
+    before = case.status
+    note = act.apply(case, user, data or {}) if act.apply else ""
+    if act.target is not None:
+        case.status = act.target
+    return record(case, user, name, before, case.status if act.target else None, note, act.public)
+
+
+def record(case: Case, user: User | None, name: str, before, after, note: str = "",
+           public: bool = True) -> CaseEvent:
+    """Append one event; the log is never updated or deleted."""
+    event = CaseEvent(
+        case=case, actor=user, action=name,
+        from_status=getattr(before, "value", before),
+        to_status=getattr(after, "value", after),
+        note=note or "", public=public, at=utcnow(),
+    )
+    case.updated_at = utcnow()
+    db.session.add(event)
+    return event

@@ -1,0 +1,112 @@
+"""Resident and shared views of a case: file, receipt, detail, actions, photos, slip."""
+from flask import abort, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import ALL_ROLES, get_attachment_or_404, get_case_or_404, role_required
+from portal.board.filters import list_context
+from portal.cases import bp
+from portal.cases.forms import ACTION_FORMS
+from portal.cases.intake import register_case
+from portal.cases.lifecycle import allowed_actions
+from portal.cases.service import action_form, new_case_form, submit_action
+from portal.cases.uploads import path_of, save_photos, validate_photos
+from portal.extensions import db
+from portal.htmx import render, targets
+from portal.models import Channel, Phrase, Role
+from sqlalchemy import select
+
+
+@bp.route("/my/cases")
+@role_required(Role.RESIDENT)
+def my_cases():
+    """The resident's own cases, searchable and paged."""
+    ctx = list_context(current_user, "cases.my_cases")
+    return render("cases/my_cases.html", "board/_table.html", "case-table", **ctx)
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@role_required(Role.RESIDENT)
+def new_case():
+    """A resident files a case; bad input comes back with everything kept."""
+    form = new_case_form()
+    if form.validate_on_submit():
+        photo_errors = validate_photos(form.photos.data)
+        if not photo_errors:
+            case = register_case(
+                actor=current_user, resident=current_user, kind=form.kind.data, channel=Channel.ONLINE,
+                description=form.description.data, location_type=form.location_type.data,
+                location=form.location.data or "", request=form.request.data or "",
+                category_id=form.category_id.data or None, contact_phone=form.contact_phone.data or "",
+            )
+            save_photos(case, current_user, form.photos.data)
+            db.session.commit()
+            return redirect(url_for("cases.receipt", case_id=case.id))
+        form.photos.errors = list(form.photos.errors) + photo_errors
+    if request.method == "POST" and not form.category_id.errors and not form.category_id.data:
+        form.category_id.errors = [_("Choose a category.")]
+    return render_template("cases/new.html", form=form)
+
+
+@bp.route("/cases/<int:case_id>/receipt")
+@role_required(*ALL_ROLES)
+def receipt(case_id: int):
+    """The acknowledgement receipt with the case number, shown right after filing."""
+    return render_template("cases/receipt.html", case=get_case_or_404(case_id))
+
+
+def _case_context(case, submitted=None):
+    actions = allowed_actions(current_user, case)
+    forms = {a.name: (submitted if submitted is not None and submitted.meta_name == a.name
+                      else action_form(a.name, case)) for a in actions}
+    events = [e for e in case.events if e.public or current_user.role != Role.RESIDENT]
+    phrases = []
+    if any(a.name == "acknowledge" for a in actions):
+        phrases = db.session.scalars(select(Phrase).where(Phrase.active.is_(True)).order_by(Phrase.position)).all()
+    return {"case": case, "actions": actions, "forms": forms, "events": events, "phrases": phrases,
+            "open_action": submitted.meta_name if submitted is not None else None}
+
+
+@bp.route("/cases/<int:case_id>")
+@role_required(*ALL_ROLES)
+def detail(case_id: int):
+    """The case with its timeline and the actions this user may take."""
+    case = get_case_or_404(case_id)
+    return render("cases/detail.html", "cases/_case.html", "case-body", **_case_context(case))
+
+
+@bp.route("/cases/<int:case_id>/act/<name>", methods=["POST"])
+@role_required(*ALL_ROLES)
+def act(case_id: int, name: str):
+    """Apply one lifecycle action; answers with the row, the case body or a redirect."""
+    case = get_case_or_404(case_id)
+    if name not in ACTION_FORMS:
+        abort(404)
+    form = action_form(name, case, submitted=True)
+    form.meta_name = name
+    outcome = submit_action(case, current_user, name, form)
+    if targets(f"row-{case.id}"):
+        from portal.board.routes import render_row
+        return render_row(case, None if outcome.ok else form, name)
+    if outcome.ok and not targets("case-body"):
+        return redirect(url_for("cases.detail", case_id=case.id))
+    return render("cases/detail.html", "cases/_case.html", "case-body",
+                  **_case_context(case, None if outcome.ok else form))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@role_required(*ALL_ROLES)
+def attachment(attachment_id: int):
+    """A photo, only to those who may see its case."""
+    att = get_attachment_or_404(attachment_id)
+    return send_file(path_of(att), mimetype=att.content_type, download_name=att.filename,
+                     max_age=3600)
+
+
+@bp.route("/cases/<int:case_id>/slip")
+@role_required(Role.CLERK, Role.MANAGER, Role.DEPARTMENT)
+def slip(case_id: int):
+    """The numbered work contact slip 工作联系单, three copies on one printout."""
+    case = get_case_or_404(case_id)
+    copies = [_("Property company copy"), _("Engineering copy"), _("Customer-service centre copy")]
+    return render_template("cases/slip.html", case=case, copies=copies)

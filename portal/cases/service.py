@@ -1,0 +1,115 @@
+"""Applying a submitted action form to a case: validation, locking, commit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timezone
+
+from flask import g
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.cases.forms import ACTION_FORMS, ClassifyForm, DispatchForm, NewCaseForm
+from portal.cases.lifecycle import ACTIONS, TransitionError, perform
+from portal.cases.uploads import save_photos, validate_photos
+from portal.extensions import db
+from portal.labels import opts
+from portal.models import Case, Category, Department, User
+from portal.timeutil import local_zone
+
+
+def category_choices() -> list[tuple[int, str]]:
+    """Active categories, read once per request (board rows share them)."""
+    if "category_choices" not in g:
+        rows = db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.id))
+        g.category_choices = [(c.id, c.name) for c in rows]
+    return g.category_choices
+
+
+def department_choices() -> list[tuple[int, str]]:
+    """Departments, read once per request."""
+    if "department_choices" not in g:
+        g.department_choices = [(d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))]
+    return g.department_choices
+
+
+def action_form(name: str, case: Case, submitted: bool = False):
+    """The form for one action; bound to the request only when it was the one submitted."""
+    cls = ACTION_FORMS[name]
+    form = cls(prefix=name) if submitted else cls(formdata=None, prefix=name)
+    formdata = True if submitted else None
+    if isinstance(form, ClassifyForm):
+        form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+        if formdata is None:
+            form.category_id.data = case.category_id or 0
+            form.severity.data = case.severity.value if case.severity else "minor"
+            form.urgent.data = case.urgent
+    if isinstance(form, DispatchForm):
+        form.department_id.choices = opts([(0, _("— choose —"))] + department_choices())
+        if formdata is None:
+            default = case.category.default_department_id if case.category else None
+            form.department_id.data = default or 0
+    if formdata is None:
+        form.version.data = str(case.version_id)
+    return form
+
+
+def new_case_form() -> NewCaseForm:
+    form = NewCaseForm()
+    form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+    return form
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    form: object
+    conflict: bool = False
+
+
+def _data(form) -> dict:
+    data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version", "photos")}
+    if data.get("promised_at") is not None:
+        data["promised_at"] = data["promised_at"].replace(tzinfo=local_zone()).astimezone(timezone.utc)
+    return data
+
+
+def submit_action(case: Case, user: User, name: str, form) -> Outcome:
+    """Validate, check the version the user saw, perform, commit. Never loses input."""
+    photos = getattr(form, "photos", None)
+    valid = form.validate()
+    if photos is not None:
+        problems = validate_photos(photos.data)
+        photos.errors = list(photos.errors) + problems
+        valid = valid and not problems
+    if form.version.data != str(case.version_id):
+        form.form_errors.append(_(
+            "Someone else changed this case while you were working on it. "
+            "Check the latest details below; what you typed is kept — submit again to apply it."))
+        form.version.data = str(case.version_id)
+        return Outcome(False, form, conflict=True)
+    if not valid:
+        return Outcome(False, form)
+    try:
+        event = perform(case, user, name, _data(form))
+        if photos is not None:
+            save_photos(case, user, photos.data, event)
+        db.session.commit()
+    except TransitionError as exc:
+        db.session.rollback()
+        target = getattr(form, exc.field, None) if exc.field else None
+        (target.errors.append if target is not None else form.form_errors.append)(str(exc.message))
+        return Outcome(False, form)
+    except StaleDataError:
+        db.session.rollback()
+        db.session.refresh(case)
+        form.form_errors.append(_(
+            "Someone else saved this case at the same moment. What you typed is kept — "
+            "check the latest details and submit again."))
+        form.version.data = str(case.version_id)
+        return Outcome(False, form, conflict=True)
+    return Outcome(True, form)
+
+
+def action_label(name: str) -> str:
+    return str(ACTIONS[name].label)

@@ -1,0 +1,16 @@
+"""The department's phone-first work queue."""
+from flask_login import current_user
+
+from portal.access import role_required
+from portal.board.filters import list_context
+from portal.department import bp
+from portal.htmx import render
+from portal.models import Role
+
+
+@bp.route("/dept")
+@role_required(Role.DEPARTMENT)
+def queue():
+    """Cases dispatched to the user's department."""
+    ctx = list_context(current_user, "department.queue")
+    return render("department/queue.html", "board/_table.html", "case-table", **ctx)

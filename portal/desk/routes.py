@@ -1,0 +1,62 @@
+"""Registering a case on a resident's behalf, from any channel."""
+from datetime import timezone
+
+from flask import redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import STAFF, role_required
+from portal.cases.intake import find_residents, register_case
+from portal.cases.service import category_choices
+from portal.cases.uploads import save_photos, validate_photos
+from portal.desk import bp
+from portal.desk.forms import RegisterForm
+from portal.extensions import db
+from portal.labels import opts
+from portal.models import Role, User
+from portal.timeutil import local_zone
+
+
+def _resident(form: RegisterForm) -> User | None:
+    user = db.session.get(User, form.resident_id.data) if form.resident_id.data else None
+    if form.resident_id.data and (user is None or user.role != Role.RESIDENT):
+        form.resident_id.errors = list(form.resident_id.errors) + [_("Choose a resident from the search.")]
+        return None
+    return user
+
+
+@bp.route("/desk/new", methods=["GET", "POST"])
+@role_required(*STAFF)
+def register():
+    """Register a case for a resident; the receipt with its number follows at once."""
+    form = RegisterForm()
+    form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+    valid = form.validate_on_submit()
+    resident = _resident(form) if request.method == "POST" else None
+    photo_errors = validate_photos(form.photos.data) if valid else []
+    if valid and not form.resident_id.errors and not photo_errors:
+        received = form.received_at.data
+        case = register_case(
+            actor=current_user, resident=resident, kind=form.kind.data, channel=form.channel.data,
+            description=form.description.data, location_type=form.location_type.data,
+            location=form.location.data or "", request=form.request.data or "",
+            category_id=form.category_id.data, severity=form.severity.data or None, urgent=form.urgent.data,
+            subject=form.subject.data or "", misconduct=form.misconduct.data, witnesses=form.witnesses.data or "",
+            evidence=form.evidence.data or "", contact_name=form.contact_name.data or "",
+            contact_phone=form.contact_phone.data or "",
+            received_at=received.replace(tzinfo=local_zone()).astimezone(timezone.utc) if received else None,
+        )
+        save_photos(case, current_user, form.photos.data)
+        db.session.commit()
+        return redirect(url_for("cases.receipt", case_id=case.id))
+    form.photos.errors = list(form.photos.errors) + photo_errors
+    return render_template("desk/register.html", form=form, resident=resident)
+
+
+@bp.route("/desk/residents")
+@role_required(*STAFF)
+def residents():
+    """Active search for a resident by name, unit or phone (a fragment)."""
+    q = request.args.get("q") or request.args.get("resident_q", "")
+    return render_template("desk/_residents.html", residents=find_residents(q), q=q,
+                           chosen=request.args.get("resident_id", type=int))

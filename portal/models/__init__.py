@@ -1,0 +1,20 @@
+"""Typed SQLAlchemy models, one module per part of the domain."""
+from portal.models.people import Building, Category, Department, Estate, Role, Unit, User
+from portal.models.cases import (
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseSequence,
+    Channel,
+    Kind,
+    LocationType,
+    Severity,
+    Status,
+)
+from portal.models.settings import Phrase
+
+__all__ = [
+    "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
+    "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
+    "Severity", "Status", "Unit", "User",
+]

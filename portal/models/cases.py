@@ -1,0 +1,184 @@
+"""Cases, their append-only event log and attachments."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import UTCDateTime, db
+from portal.models.people import Category, Department, Unit, User
+from portal.timeutil import utcnow
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class Kind(str, enum.Enum):
+    COMPLAINT = "complaint"
+    REPAIR = "repair"
+    ENQUIRY = "enquiry"
+    SUGGESTION = "suggestion"
+
+
+# Prefixes read over the phone: 投诉 TS, 报修 BX, 咨询 ZX, 建议 JY.
+KIND_PREFIX = {Kind.COMPLAINT: "TS", Kind.REPAIR: "BX", Kind.ENQUIRY: "ZX", Kind.SUGGESTION: "JY"}
+
+
+class Channel(str, enum.Enum):
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+    LETTER = "letter"
+    EMAIL = "email"
+    BOX = "box"
+    WECHAT = "wechat"
+    ONLINE = "online"
+    CALLBACK = "callback"
+
+
+class Severity(str, enum.Enum):
+    MAJOR = "major"
+    IMPORTANT = "important"
+    MINOR = "minor"
+
+
+class Status(str, enum.Enum):
+    REGISTERED = "registered"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    THIRD_PARTY = "third_party"
+    RESOLVED = "resolved"
+    CALLBACK_DONE = "callback_done"
+    CLOSED = "closed"
+    INVALID = "invalid"
+    CANNOT_HANDLE = "cannot_handle"
+
+
+OPEN_STATUSES = (
+    Status.REGISTERED, Status.ACKNOWLEDGED, Status.DISPATCHED,
+    Status.IN_PROGRESS, Status.THIRD_PARTY,
+)
+
+
+class LocationType(str, enum.Enum):
+    UNIT = "unit"
+    COMMON = "common"
+
+
+class CaseSequence(db.Model):
+    """Per kind and day counter behind readable case numbers."""
+
+    __tablename__ = "case_sequence"
+    prefix: Mapped[str] = mapped_column(String(2), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(db.Model):
+    __tablename__ = "case"
+    __table_args__ = (
+        Index("ix_case_status_received", "status", "received_at"),
+        Index("ix_case_department_status", "department_id", "status"),
+        Index("ix_case_resident_received", "resident_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[Kind] = mapped_column(_enum(Kind), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), index=True)
+    status: Mapped[Status] = mapped_column(_enum(Status), index=True, default=Status.REGISTERED)
+    severity: Mapped[Severity | None] = mapped_column(_enum(Severity), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    location_type: Mapped[LocationType] = mapped_column(_enum(LocationType), default=LocationType.UNIT)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text)
+    request: Mapped[str] = mapped_column(Text, default="")
+    contact_name: Mapped[str] = mapped_column(String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    misconduct: Mapped[bool] = mapped_column(Boolean, default=False)
+    witnesses: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    first_reply: Mapped[str] = mapped_column(Text, default="")
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invalid_reason: Mapped[str] = mapped_column(Text, default="")
+    finding: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[str] = mapped_column(Text, default="")
+    promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    third_party: Mapped[str] = mapped_column(String(200), default="")
+    completion_note: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    supervisor_visit: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    category: Mapped[Category | None] = relationship()
+    resident: Mapped[User | None] = relationship(foreign_keys=[resident_id])
+    unit: Mapped[Unit | None] = relationship()
+    department: Mapped[Department | None] = relationship()
+    registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
+    events: Mapped[list[CaseEvent]] = relationship(
+        order_by="CaseEvent.id", viewonly=True
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        order_by="Attachment.id", viewonly=True
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def place(self) -> str:
+        if self.location_type == LocationType.UNIT and self.unit is not None:
+            return self.unit.label + (f" {self.location}" if self.location else "")
+        return self.location
+
+
+class CaseEvent(db.Model):
+    """Append-only: who did what to a case, when, from which state."""
+
+    __tablename__ = "case_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Internal notes (e.g. a reassignment reason) are hidden from residents.
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    case: Mapped[Case] = relationship()
+    actor: Mapped[User | None] = relationship()
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    case: Mapped[Case] = relationship()

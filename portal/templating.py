@@ -1,0 +1,61 @@
+"""Jinja filters and globals shared by every template."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal import labels
+from portal.models import Role
+from portal.timeutil import local_now, to_local
+
+HTMX_VERSION = "2.0.10"
+HTMX_CDN = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+HTMX_SRI = "sha384-H5SrcfygHmAuTDZphMHqBJLc3FhssKjG7w/CeCpFReSfwBWDTKpkzPP8c+cLsK+V"
+
+NAV = {
+    Role.RESIDENT: [("cases.my_cases", _l("My cases")), ("cases.new_case", _l("New case"))],
+    Role.CLERK: [("board.board", _l("Board")), ("desk.register", _l("Register a case"))],
+    Role.DEPARTMENT: [("department.queue", _l("Work queue"))],
+    Role.MANAGER: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
+                   ("escalation.escalations", _l("Escalations")), ("admin.phrases", _l("Phrases"))],
+}
+
+
+def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.filters["dt"] = fmt_dt
+    app.jinja_env.filters["kind"] = lambda v: labels.label(labels.KIND, v)
+    app.jinja_env.filters["status"] = lambda v: labels.label(labels.STATUS, v)
+    app.jinja_env.filters["severity"] = lambda v: labels.label(labels.SEVERITY, v)
+    app.jinja_env.filters["channel"] = lambda v: labels.label(labels.CHANNEL, v)
+    app.jinja_env.filters["role"] = lambda v: labels.label(labels.ROLE, v)
+    app.jinja_env.filters["enumval"] = lambda v: getattr(v, "value", v) or ""
+
+    def event_label(name: str) -> str:
+        from portal.cases.lifecycle import ACTIONS
+        extra = {"register": _l("Registered"), "callback": _l("Callback")}
+        return str(ACTIONS[name].label if name in ACTIONS else extra.get(name, name))
+
+    app.jinja_env.globals["event_label"] = event_label
+
+    @app.context_processor
+    def inject():
+        nav = NAV.get(current_user.role, []) if current_user.is_authenticated else []
+        return {
+            "nav": [(url_for(endpoint), text, endpoint) for endpoint, text in nav],
+            "locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "htmx_cdn": HTMX_CDN if app.config.get("HTMX_CDN") else None,
+            "htmx_sri": HTMX_SRI,
+            "htmx_local": url_for("static", filename=f"vendor/htmx-{HTMX_VERSION}.min.js"),
+            "now_local": local_now(),
+            "Role": Role,
+        }

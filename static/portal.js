@@ -1,0 +1,55 @@
+// Small progressive enhancements; every form works without this file.
+(function () {
+  "use strict";
+
+  // Polling must not wipe out a row someone is working in.
+  window.portalIdle = function (id) {
+    var el = document.getElementById(id);
+    if (!el) return false;
+    if (el.contains(document.activeElement) && document.activeElement !== document.body) return false;
+    return !el.querySelector("details[open] form");
+  };
+
+  // Standard phrases: click a chip to insert its text into the reply.
+  document.addEventListener("click", function (ev) {
+    var chip = ev.target.closest("[data-insert]");
+    if (!chip) return;
+    var box = document.getElementById(chip.dataset.into);
+    if (!box) return;
+    box.value = (box.value ? box.value + "\n" : "") + chip.dataset.insert;
+    box.focus();
+  });
+
+  // Plain (non-htmx) forms: show progress and block double submits.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.hasAttribute("data-disable-on-submit")) return;
+    form.classList.add("htmx-request");
+    form.querySelectorAll("button[type=submit]").forEach(function (b) {
+      setTimeout(function () { b.disabled = true; }, 0);
+    });
+  });
+
+  function toast(message) {
+    var box = document.getElementById("htmx-error");
+    if (!box) return;
+    box.textContent = message;
+    box.hidden = false;
+    clearTimeout(box._timer);
+    box._timer = setTimeout(function () { box.hidden = true; }, 6000);
+  }
+
+  document.addEventListener("htmx:responseError", function (ev) {
+    var xhr = ev.detail.xhr;
+    var text = "";
+    try {
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var msg = doc.querySelector(".error-message");
+      text = msg ? msg.textContent : "";
+    } catch (e) { /* fall through */ }
+    toast(text || (document.documentElement.lang === "en" ? "Something went wrong (" + xhr.status + ")." : "操作失败（" + xhr.status + "），请稍后重试。"));
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast(document.documentElement.lang === "en" ? "Cannot reach the server. Check the connection." : "无法连接服务器，请检查网络。");
+  });
+})();

@@ -1,0 +1,76 @@
+"""Fixtures: app, client, people in every role, and login/post helpers."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal import create_app
+from portal.config import TestConfig
+from portal.extensions import db
+from portal.models import Role
+from tests import factories
+
+
+@pytest.fixture
+def app(tmp_path):
+    config = TestConfig()
+    config.UPLOAD_DIR = str(tmp_path / "uploads")
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def people(app):
+    """One account per role, plus a second resident and a second department."""
+    ref = factories.reference()
+    p = {
+        "ref": ref,
+        "resident": factories.user(Role.RESIDENT, unit=ref["units"][0], name="张三"),
+        "other_resident": factories.user(Role.RESIDENT, unit=ref["units"][1], name="李四"),
+        "clerk": factories.user(Role.CLERK),
+        "manager": factories.user(Role.MANAGER),
+        "eng": factories.user(Role.DEPARTMENT, department=ref["eng"]),
+        "sec": factories.user(Role.DEPARTMENT, department=ref["sec"]),
+    }
+    db.session.commit()
+    return p
+
+
+def csrf_token(client) -> str:
+    html = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def login_as(client, user) -> None:
+    """Log in through the real form (CSRF included)."""
+    token = csrf_token(client)
+    response = client.post("/login", data={"username": user.username, "password": factories.PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def post(client, url, data=None, htmx_target: str | None = None, **kwargs):
+    """POST with the CSRF token in the header, as htmx sends it."""
+    headers = {"X-CSRFToken": csrf_token(client)}
+    if htmx_target:
+        headers.update({"HX-Request": "true", "HX-Target": htmx_target})
+    return client.post(url, data=data or {}, headers=headers, **kwargs)
+
+
+def htmx_get(client, url, target: str):
+    return client.get(url, headers={"HX-Request": "true", "HX-Target": target})

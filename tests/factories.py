@@ -1,0 +1,81 @@
+"""Small builders for test data; they add and flush, tests decide when to commit."""
+from __future__ import annotations
+
+from itertools import count
+
+from portal.cases.intake import register_case
+from portal.cases.lifecycle import perform
+from portal.extensions import db
+from portal.models import (
+    Building, Category, Channel, Department, Estate, Kind, LocationType, Phrase, Role, Unit, User,
+)
+
+_seq = count(1)
+PASSWORD = "secret-pass-1"
+_HASH: dict[str, str] = {}
+
+
+def reference() -> dict:
+    """An estate with two units, two departments, two categories and standard phrases."""
+    estate = Estate(name="测试花园")
+    b = Building(estate=estate, name="1栋")
+    units = [Unit(building=b, number="0101"), Unit(building=b, number="0202")]
+    eng = Department(code="engineering", name="工程部")
+    sec = Department(code="security", name="保安部")
+    water = Category(code="utilities", name="水电", default_department=eng)
+    parking = Category(code="parking", name="停车", default_department=sec)
+    db.session.add_all([estate, b, *units, eng, sec, water, parking,
+                        Phrase(text="我们会及时把处理结果通知您。", position=1)])
+    db.session.flush()
+    return {"units": units, "eng": eng, "sec": sec, "water": water, "parking": parking}
+
+
+def user(role: Role, *, unit=None, department=None, name=None, username=None) -> User:
+    n = next(_seq)
+    u = User(username=username or f"{role.value}{n}", display_name=name or f"{role.value}-{n}", role=role,
+             phone=f"1380000{n:04d}", unit_id=unit.id if unit else None,
+             department_id=department.id if department else None)
+    if "h" not in _HASH:  # hashing is slow by design; one hash serves every test user
+        u.set_password(PASSWORD)
+        _HASH["h"] = u.password_hash
+    u.password_hash = _HASH["h"]
+    db.session.add(u)
+    db.session.flush()
+    return u
+
+
+def case(resident: User, actor: User | None = None, *, kind=Kind.COMPLAINT, category=None,
+         description="楼道灯坏了，晚上很黑。", **extra):
+    c = register_case(actor=actor or resident, resident=resident, kind=kind, channel=Channel.ONLINE,
+                      description=description, location_type=LocationType.UNIT,
+                      category_id=category.id if category else None, **extra)
+    db.session.flush()
+    return c
+
+
+def advance(c, steps, people: dict):
+    """Walk a case through lifecycle steps with sensible data: steps like 'dispatch'."""
+    from datetime import timedelta
+    from portal.timeutil import utcnow
+    for step in steps:
+        if step in ("acknowledge", "mark_invalid", "overturn"):
+            perform(c, people["clerk"] if step != "overturn" else people["manager"], step, {"note": "好的"})
+        elif step == "classify":
+            perform(c, people["clerk"], step, {"category_id": people["ref"]["water"].id, "severity": "minor"})
+        elif step == "dispatch":
+            perform(c, people["clerk"], step, {"department_id": people["ref"]["eng"].id})
+        elif step in ("accept", "resume"):
+            perform(c, people["eng"], step, {})
+        elif step == "plan":
+            perform(c, people["eng"], step, {"finding": "管道老化", "plan": "更换管道",
+                                             "promised_at": utcnow() + timedelta(days=1)})
+        elif step == "complete":
+            perform(c, people["eng"], step, {"note": "已更换"})
+        elif step in ("confirm", "reject"):
+            perform(c, c.resident, step, {"note": "仍然漏水"})
+        elif step == "close":
+            perform(c, people["manager"], step, {})
+        else:
+            raise ValueError(step)
+    db.session.flush()
+    return c
