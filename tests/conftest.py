@@ -1,9 +1,12 @@
 """Fixtures: app, client, people in every role, and login/post helpers."""
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.config import TestConfig
@@ -12,9 +15,30 @@ from portal.models import Role
 from tests import factories
 
 
+def _database_url() -> str:
+    """SQLite in memory, or one PostgreSQL database per xdist worker."""
+    url = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    if not url.startswith("postgresql"):
+        return url
+    name = "portal_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _database_url()
+
+
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, database_url):
     config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = database_url
     config.UPLOAD_DIR = str(tmp_path / "uploads")
     app = create_app(config)
     with app.app_context():
@@ -22,6 +46,7 @@ def app(tmp_path):
         yield app
         db.session.remove()
         db.drop_all()
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,222 @@
+"""Who may open what: a matrix generated from every route in the app."""
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from portal import create_app
+from portal.access import ACCESS_ATTR
+from portal.cases.lifecycle import perform
+from portal.config import TestConfig
+from portal.extensions import db
+from portal.models import Attachment, CaseEvent, Phrase, Role
+from tests import factories
+from tests.conftest import csrf_token, login_as, post
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+# Who asks. "stranger" is a resident asking about another resident's case,
+# "eng" a department asking about a case dispatched to security.
+ASKERS = {
+    "anonymous": None,
+    "anonymous_htmx": None,
+    "stranger": Role.RESIDENT,
+    "owner": Role.RESIDENT,
+    "clerk": Role.CLERK,
+    "manager": Role.MANAGER,
+    "eng": Role.DEPARTMENT,
+    "sec": Role.DEPARTMENT,
+}
+PEOPLE_KEY = {"stranger": "resident", "owner": "other_resident", "clerk": "clerk", "manager": "manager",
+              "eng": "eng", "sec": "sec"}
+# URL arguments that point at one case; a stranger must not learn it exists.
+CASE_ARGS = {"case_id", "attachment_id"}
+
+
+def _routes():
+    """(rule, endpoint, method, arguments) for every route, built once at collection."""
+    app = create_app(TestConfig())
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+        routes.append((rule.rule, rule.endpoint, method, frozenset(rule.arguments)))
+    return sorted(routes)
+
+
+ROUTES = _routes()
+
+
+@pytest.fixture
+def dataset(app, people):
+    """other_resident's complaint, dispatched to security, with a stored photo; and one phrase."""
+    clerk = people["clerk"]
+    case = factories.case(people["other_resident"], category=people["ref"]["parking"],
+                          description="车位被占用了。")
+    perform(case, clerk, "classify", {"category_id": people["ref"]["parking"].id, "severity": "minor"})
+    perform(case, clerk, "dispatch", {"department_id": people["ref"]["sec"].id})
+    stored = "0123456789abcdef0123456789abcdef.png"
+    upload_dir = app.config["UPLOAD_DIR"]
+    os.makedirs(upload_dir, exist_ok=True)
+    with open(os.path.join(upload_dir, stored), "wb") as fh:
+        fh.write(PNG)
+    att = Attachment(case=case, uploaded_by_id=people["other_resident"].id, filename="car.png",
+                     content_type="image/png", size=len(PNG), stored_name=stored)
+    db.session.add(att)
+    db.session.commit()
+    phrase = db.session.scalar(select(Phrase))
+    return {"case": case, "attachment": att, "phrase": phrase}
+
+
+def url_args(arguments: frozenset, data: dict) -> dict:
+    values = {
+        "case_id": data["case"].id,
+        "attachment_id": data["attachment"].id,
+        "name": "comment",
+        "code": "en",
+        "phrase_id": data["phrase"].id,
+    }
+    unknown = arguments - values.keys()
+    assert not unknown, f"tests/test_access.py has no sample value for URL argument(s) {unknown}; add one"
+    return {k: values[k] for k in arguments}
+
+
+def _state(case) -> tuple:
+    db.session.expire_all()
+    events = db.session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case.id))
+    return case.status, case.department_id, events
+
+
+def _request(client, method: str, url: str, htmx: bool):
+    headers = {"HX-Request": "true"} if htmx else {}
+    if method == "GET":
+        return client.get(url, headers=headers)
+    headers["X-CSRFToken"] = csrf_token(client)
+    return client.open(url, method=method, data={"note": "越权测试"}, headers=headers)
+
+
+def test_every_route_has_an_explicit_access_rule(app):
+    """A route added without @public or @role_required fails here."""
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        marker = getattr(app.view_functions[rule.endpoint], ACCESS_ATTR, None)
+        ok = marker == "public" or (isinstance(marker, frozenset) and marker
+                                    and all(isinstance(r, Role) for r in marker))
+        if not ok:
+            missing.append(f"{rule.rule} ({rule.endpoint}): {marker!r}")
+    assert not missing, "routes without an access rule:\n" + "\n".join(missing)
+
+
+def test_matrix_covers_the_routes_that_matter():
+    """Guards the generator itself: if it found nothing, the matrix would pass vacuously."""
+    endpoints = {endpoint for _, endpoint, _, _ in ROUTES}
+    assert {"cases.detail", "cases.act", "cases.attachment", "cases.receipt", "board.board"} <= endpoints
+
+
+@pytest.mark.parametrize("asker", list(ASKERS))
+@pytest.mark.parametrize("rule,endpoint,method,arguments", ROUTES, ids=[f"{m} {r}" for r, _, m, _ in ROUTES])
+def test_access_matrix(app, client, people, dataset, rule, endpoint, method, arguments, asker):
+    """Anonymous → login; wrong role → 403; not your case → 404; allowed staff → 200/302."""
+    from flask import url_for
+    with app.test_request_context():
+        url = url_for(endpoint, **url_args(arguments, dataset))
+    marker = getattr(app.view_functions[endpoint], ACCESS_ATTR)
+    case = dataset["case"]
+    before = _state(case)
+    if ASKERS[asker] is not None:
+        login_as(client, people[PEOPLE_KEY[asker]])
+
+    response = _request(client, method, url, htmx=asker == "anonymous_htmx")
+    status = response.status_code
+    assert status < 500, response.get_data(as_text=True)
+
+    if marker == "public":
+        assert status in (200, 302)
+        return
+
+    role = ASKERS[asker]
+    touches_case = bool(arguments & CASE_ARGS)
+    if asker == "anonymous":
+        assert status == 302 and urlsplit(response.location).path == "/login"
+    elif asker == "anonymous_htmx":
+        assert status == 401
+        assert urlsplit(response.headers["HX-Redirect"]).path == "/login"
+        assert "<form" not in response.get_data(as_text=True)
+    elif role not in marker:
+        assert status == 403
+    elif touches_case and asker in ("stranger", "eng"):
+        assert status == 404
+    elif method == "GET":
+        assert status in (200, 302)
+    else:
+        assert status not in (401, 403, 404)
+
+    if status in (302, 401, 403, 404) and asker not in ("owner", "clerk", "manager", "sec"):
+        assert _state(case) == before, "a refused request changed the case"
+
+
+@pytest.mark.parametrize("who", ["resident", "eng"])
+def test_outsider_cannot_comment_on_a_case_they_may_not_see(client, people, dataset, who):
+    case = dataset["case"]
+    before = _state(case)
+    login_as(client, people[who])
+    response = post(client, f"/cases/{case.id}/act/comment", {"note": "我来插一句"})
+    assert response.status_code == 404
+    assert _state(case) == before
+
+
+@pytest.mark.parametrize("who", ["resident", "eng"])
+def test_outsider_cannot_dispatch_or_reject_another_case_via_htmx(client, people, dataset, who):
+    case = dataset["case"]
+    before = _state(case)
+    login_as(client, people[who])
+    for name, data in (("reject", {"note": "不满意"}), ("accept", {}), ("close", {})):
+        response = post(client, f"/cases/{case.id}/act/{name}", data, htmx_target="case-body")
+        assert response.status_code == 404, name
+    assert _state(case) == before
+
+
+def test_owner_and_assigned_department_can_comment(client, people, dataset):
+    """The positive side of the refusals above: the same request works for those entitled."""
+    case = dataset["case"]
+    _, _, events = _state(case)
+    login_as(client, people["sec"])
+    assert post(client, f"/cases/{case.id}/act/comment", {"note": "已到现场"}).status_code == 302
+    assert _state(case)[2] == events + 1
+
+
+def test_resident_list_shows_own_cases_but_not_another_residents(client, people, dataset):
+    mine = factories.case(people["resident"], description="我的投诉")
+    db.session.commit()
+    login_as(client, people["resident"])
+    html = client.get("/my/cases").get_data(as_text=True)
+    assert mine.number in html
+    assert dataset["case"].number not in html
+
+
+def test_department_queue_shows_own_department_but_not_another(client, people, dataset):
+    ours = factories.advance(factories.case(people["resident"], description="水管漏水"),
+                             ["classify", "dispatch"], people)  # dispatched to engineering
+    db.session.commit()
+    login_as(client, people["eng"])
+    html = client.get("/dept").get_data(as_text=True)
+    assert ours.number in html
+    assert dataset["case"].number not in html
+
+
+def test_department_queue_search_does_not_reach_another_department(client, people, dataset):
+    login_as(client, people["eng"])
+    html = client.get("/dept", query_string={"q": dataset["case"].number}).get_data(as_text=True)
+    assert dataset["case"].number not in html
+
+
+def test_resident_list_search_does_not_reach_another_resident(client, people, dataset):
+    login_as(client, people["resident"])
+    html = client.get("/my/cases", query_string={"q": dataset["case"].number}).get_data(as_text=True)
+    assert dataset["case"].number not in html
