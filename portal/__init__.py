@@ -13,16 +13,13 @@ AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin")
 
 
 def select_locale() -> str:
-    """Session choice first, then the browser's, Simplified Chinese by default."""
+    """The user's explicit choice, else Simplified Chinese (staff PCs often run English systems)."""
     from flask import current_app, has_request_context
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     choice = session.get("lang")
     if choice in current_app.config["LANGUAGES"]:
         return choice
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-    if best == "en":
-        return "en"
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

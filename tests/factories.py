@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from itertools import count
 
+from werkzeug.security import generate_password_hash
+
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import perform
 from portal.extensions import db
@@ -35,9 +37,9 @@ def user(role: Role, *, unit=None, department=None, name=None, username=None) ->
     u = User(username=username or f"{role.value}{n}", display_name=name or f"{role.value}-{n}", role=role,
              phone=f"1380000{n:04d}", unit_id=unit.id if unit else None,
              department_id=department.id if department else None)
-    if "h" not in _HASH:  # hashing is slow by design; one hash serves every test user
-        u.set_password(PASSWORD)
-        _HASH["h"] = u.password_hash
+    if "h" not in _HASH:
+        # Production hashes with scrypt (slow by design); a cheap method keeps logins fast in tests.
+        _HASH["h"] = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     u.password_hash = _HASH["h"]
     db.session.add(u)
     db.session.flush()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a9452458cf6b
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 16:37:27.437754
+Create Date: 2026-11-22 16:43:27.261900
 
 """
 from alembic import op
@@ -158,6 +158,7 @@ def upgrade():
         batch_op.create_index('ix_case_department_status', ['department_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_promised_at'), ['promised_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_received_at'), ['received_at'], unique=False)
         batch_op.create_index('ix_case_resident_received', ['resident_id', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_severity'), ['severity'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_status'), ['status'], unique=False)
@@ -223,6 +224,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_case_status'))
         batch_op.drop_index(batch_op.f('ix_case_severity'))
         batch_op.drop_index('ix_case_resident_received')
+        batch_op.drop_index(batch_op.f('ix_case_received_at'))
         batch_op.drop_index(batch_op.f('ix_case_promised_at'))
         batch_op.drop_index(batch_op.f('ix_case_kind'))
         batch_op.drop_index('ix_case_department_status')

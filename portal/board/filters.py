@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from werkzeug.datastructures import MultiDict
 from sqlalchemy import and_
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -30,7 +31,8 @@ class FilterForm(FlaskForm):
         csrf = False  # GET filters change nothing
 
     q = SearchField(_l("Search"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=_blank(labels.choices(labels.STATUS)), validators=[Optional()])
+    status = SelectField(_l("Status"), choices=_blank(labels.opts([("open", _l("All open"))]) + labels.choices(labels.STATUS)),
+                         validators=[Optional()])
     kind = SelectField(_l("Kind"), choices=_blank(labels.choices(labels.KIND)), validators=[Optional()])
     severity = SelectField(_l("Severity"), choices=_blank(labels.choices(labels.SEVERITY)), validators=[Optional()])
     channel = SelectField(_l("Channel"), choices=_blank(labels.choices(labels.CHANNEL)), validators=[Optional()])
@@ -56,9 +58,16 @@ def filter_values(form: FilterForm) -> dict:
     return values
 
 
-def list_context(user: User, endpoint: str, extra=None, size: int | None = None) -> dict:
-    """Everything a case list template needs, from the query string."""
-    form = FilterForm(formdata=request.args)
+def defaults_values(defaults: dict) -> dict:
+    """The narrowing filters a list applies by itself, as validated values."""
+    return {k: v for k, v in defaults.items() if k not in ("q", "sort", "page")}
+
+
+def list_context(user: User, endpoint: str, extra=None, size: int | None = None,
+                 defaults: dict | None = None) -> dict:
+    """Everything a case list template needs, from the query string (or the list's defaults)."""
+    source = request.args if request.args or not defaults else MultiDict(defaults)
+    form = FilterForm(formdata=source)
     form.category.choices = _blank((str(i), n) for i, n in category_choices())
     form.department.choices = _blank((str(i), n) for i, n in department_choices())
     form.validate()
@@ -67,6 +76,7 @@ def list_context(user: User, endpoint: str, extra=None, size: int | None = None)
     base = visible_cases_clause(user) if extra is None else and_(visible_cases_clause(user), extra)
     page = paginate(filtered(base, values), values.get("sort", "newest"),
                     values.get("page", 1), size)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return {"filters": form, "page": page, "list_endpoint": endpoint, "list_args": args,
+    args = {k: v for k, v in source.items() if k != "page" and v}
+    narrowing = {k: v for k, v in values.items() if k not in ("q", "sort", "page")}
+    return {"filters": form, "page": page, "filters_open": narrowing != (defaults_values(defaults) if defaults else {}), "list_endpoint": endpoint, "list_args": args,
             "show_department": user.role != Role.DEPARTMENT, "sorts": SORTS}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 from portal.cases.deadlines import overdue_clause
 from portal.extensions import db
 from portal.models import Building, Case, Severity, Unit, User
+from portal.models.cases import OPEN_STATUSES
 from portal.timeutil import local_zone, utcnow
 
 SORTS = {
@@ -48,7 +49,11 @@ def _day_start(day) -> datetime:
 def filtered(base_clause, f: dict):
     """A SELECT of cases matching the filter values (already validated)."""
     stmt = select(Case).where(base_clause)
-    for key, column in (("status", Case.status), ("kind", Case.kind), ("channel", Case.channel),
+    if f.get("status") == "open":
+        stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
+    elif f.get("status"):
+        stmt = stmt.where(Case.status == f["status"])
+    for key, column in (("kind", Case.kind), ("channel", Case.channel),
                         ("category", Case.category_id), ("department", Case.department_id)):
         if f.get(key):
             stmt = stmt.where(column == f[key])

@@ -16,8 +16,10 @@ def row_forms(case, failed=None, failed_name=None) -> dict:
     """Inline forms for a board row: classify, dispatch, close where allowed."""
     forms = {}
     for name in ROW_ACTIONS:
-        if can(current_user, case, name):
-            forms[name] = failed if failed is not None and name == failed_name else action_form(name, case)
+        if failed is not None and name == failed_name:
+            forms[name] = failed  # shown even if the action lost a race, with its message
+        elif can(current_user, case, name):
+            forms[name] = action_form(name, case)
     return forms
 
 

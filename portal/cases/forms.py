@@ -105,7 +105,7 @@ class NewCaseForm(FlaskForm):
     category_id = SelectField(_l("Category"), coerce=int, validators=[InputRequired(_l("Choose a category."))])
     location_type = SelectField(_l("Where"), choices=labels.choices(labels.LOCATION), default="unit",
                                 validators=[DataRequired()])
-    location = StringField(_l("Location details"), validators=[Optional(), Length(max=200)])
+    location = StringField(_l("Location details"), validators=[Length(max=200)])  # see validate_location
     description = TextAreaField(_l("What happened"),
                                 validators=[DataRequired(_l("Describe the problem.")), Length(max=4000)])
     request = TextAreaField(_l("What you would like us to do"), validators=[Optional(), Length(max=2000)])

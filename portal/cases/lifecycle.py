@@ -121,14 +121,14 @@ def _accept(case: Case, user: User, data: dict) -> str:
 
 @action("plan", _l("Post finding and plan"), {Role.DEPARTMENT}, {S.IN_PROGRESS})
 def _plan(case: Case, user: User, data: dict) -> str:
-    case.finding = _require(data, "finding", _l("Describe what the investigation found."))
-    case.plan = _require(data, "plan", _l("Describe the plan."))
+    finding = _require(data, "finding", _l("Describe what the investigation found."))
+    plan = _require(data, "plan", _l("Describe the plan."))
     promised = data.get("promised_at")
     if not isinstance(promised, datetime):
         raise TransitionError(_l("Give the promised finish time."), field="promised_at")
     if promised <= utcnow():
         raise TransitionError(_l("The promised finish time must be in the future."), field="promised_at")
-    case.promised_at = promised
+    case.finding, case.plan, case.promised_at = finding, plan, promised
     return f"{case.finding}\n{case.plan}"
 
 
@@ -142,8 +142,9 @@ def _complete(case: Case, user: User, data: dict) -> str:
 
 @action("third_party", _l("Third-party responsibility"), {Role.DEPARTMENT}, {S.DISPATCHED, S.IN_PROGRESS}, S.THIRD_PARTY)
 def _third_party(case: Case, user: User, data: dict) -> str:
-    case.third_party = _require(data, "third_party", _l("Name the party being chased."))
+    party = _require(data, "third_party", _l("Name the party being chased."))
     case.explanation = _require(data, "note", _l("Write the explanation the resident will read."))
+    case.third_party = party
     return f"{case.third_party}: {case.explanation}"
 
 
@@ -168,6 +169,8 @@ def _confirm(case: Case, user: User, data: dict) -> str:
 
 @action("reject", _l("Reject the outcome"), {Role.RESIDENT}, {S.RESOLVED}, S.DISPATCHED)
 def _reject(case: Case, user: User, data: dict) -> str:
+    if case.confirmed_at is not None:
+        raise TransitionError(_l("You have already confirmed this outcome."))
     reason = _require(data, "note", _l("Tell us why you are not satisfied."))
     reopen(case)
     return reason
@@ -201,7 +204,7 @@ def can(user: User, case: Case, name: str) -> bool:
 def allowed_actions(user: User, case: Case) -> list[Action]:
     """Actions this user may take on this case now, in lifecycle order."""
     return [a for a in ACTIONS.values() if user.role in a.roles and case.status in a.sources
-            and not (a.name == "confirm" and case.confirmed_at is not None)]
+            and not (a.name in ("confirm", "reject") and case.confirmed_at is not None)]
 
 
 def perform(case: Case, user: User, name: str, data: dict | None = None) -> CaseEvent:

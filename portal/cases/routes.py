@@ -8,7 +8,7 @@ from portal.board.filters import list_context
 from portal.cases import bp
 from portal.cases.forms import ACTION_FORMS
 from portal.cases.intake import register_case
-from portal.cases.lifecycle import allowed_actions
+from portal.cases.lifecycle import ACTIONS, allowed_actions
 from portal.cases.service import action_form, new_case_form, submit_action
 from portal.cases.uploads import path_of, save_photos, validate_photos
 from portal.extensions import db
@@ -57,6 +57,9 @@ def receipt(case_id: int):
 
 def _case_context(case, submitted=None):
     actions = allowed_actions(current_user, case)
+    if submitted is not None and submitted.meta_name not in {a.name for a in actions}:
+        # The action lost a race: still show its message and everything typed.
+        actions.append(ACTIONS[submitted.meta_name])
     forms = {a.name: (submitted if submitted is not None and submitted.meta_name == a.name
                       else action_form(a.name, case)) for a in actions}
     events = [e for e in case.events if e.public or current_user.role != Role.RESIDENT]

@@ -11,6 +11,6 @@ from portal.models import Role
 @bp.route("/dept")
 @role_required(Role.DEPARTMENT)
 def queue():
-    """Cases dispatched to the user's department."""
-    ctx = list_context(current_user, "department.queue")
+    """Cases dispatched to the user's department; open ones by promised time unless filtered."""
+    ctx = list_context(current_user, "department.queue", defaults={"status": "open", "sort": "promised"})
     return render("department/queue.html", "board/_table.html", "case-table", **ctx)

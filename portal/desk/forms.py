@@ -21,15 +21,16 @@ class RegisterForm(FlaskForm):
     urgent = BooleanField(_l("Urgent repair (dispatch immediately)"))
     location_type = SelectField(_l("Where"), choices=labels.opts([("unit", _l("Resident's unit")), ("common", _l("Common area"))]),
                                 default="unit")
-    location = StringField(_l("Location details"), validators=[Optional(), Length(max=200)])
+    # No Optional() where a validate_<field> method holds a cross-field rule: it would stop the chain.
+    location = StringField(_l("Location details"), validators=[Length(max=200)])
     description = TextAreaField(_l("What happened"),
                                 validators=[DataRequired(_l("Describe the problem.")), Length(max=4000)])
     request = TextAreaField(_l("The resident's request"), validators=[Optional(), Length(max=2000)])
     subject = StringField(_l("Complained-about party"), validators=[Optional(), Length(max=200)])
     misconduct = BooleanField(_l("Staff misconduct"))
-    witnesses = TextAreaField(_l("Witnesses"), validators=[Optional(), Length(max=2000)])
+    witnesses = TextAreaField(_l("Witnesses"), validators=[Length(max=2000)])
     evidence = TextAreaField(_l("Evidence"), validators=[Optional(), Length(max=2000)])
-    contact_name = StringField(_l("Contact name"), validators=[Optional(), Length(max=50)])
+    contact_name = StringField(_l("Contact name"), validators=[Length(max=50)])
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=30)])
     photos = MultipleFileField(_l("Photos (up to 5)"))
 

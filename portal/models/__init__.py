@@ -12,6 +12,7 @@ from portal.models.cases import (
     Status,
 )
 from portal.models.settings import Phrase
+from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",

@@ -108,7 +108,7 @@ class Case(db.Model):
     witnesses: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[str] = mapped_column(Text, default="")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     first_reply: Mapped[str] = mapped_column(Text, default="")
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
