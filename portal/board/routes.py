@@ -2,7 +2,7 @@
 from flask import render_template
 from flask_login import current_user
 
-from portal.access import STAFF, role_required
+from portal.access import STAFF, get_case_or_404, role_required
 from portal.board import bp
 from portal.board.filters import list_context
 from portal.cases.service import action_form
@@ -23,10 +23,24 @@ def row_forms(case, failed=None, failed_name=None) -> dict:
     return forms
 
 
+def row_actionable(case) -> bool:
+    """Whether the row offers its "act" menu (no SQL: role and state only)."""
+    return any(can(current_user, case, name) for name in ROW_ACTIONS)
+
+
 def render_row(case, failed_form=None, failed_name=None):
-    """One board row, after an inline action."""
-    return render_template("board/_row.html", case=case, row_forms=row_forms(case, failed_form, failed_name),
-                           row_error=failed_form is not None, show_department=True, board=True)
+    """One board row after an inline action; a failed one comes back open with its message."""
+    forms = row_forms(case, failed_form, failed_name) if failed_form is not None else {}
+    return render_template("board/_row.html", case=case, row_forms=forms, show_department=True, board=True,
+                           row_actionable=row_actionable)
+
+
+@bp.route("/board/rows/<int:case_id>/actions")
+@role_required(*STAFF)
+def row_actions(case_id: int):
+    """The inline forms of one board row, loaded when its menu is opened."""
+    case = get_case_or_404(case_id)
+    return render_template("board/_row_forms.html", case=case, row_forms=row_forms(case))
 
 
 @bp.route("/board")
@@ -34,6 +48,6 @@ def render_row(case, failed_form=None, failed_name=None):
 def board():
     """All cases with filters, search, sort, paging; rows act in place."""
     ctx = list_context(current_user, "board.board")
-    ctx["row_forms_for"] = row_forms
+    ctx["row_actionable"] = row_actionable
     ctx["board"] = True
     return render("board/board.html", "board/_table.html", "case-table", **ctx)

@@ -4,7 +4,7 @@ from sqlalchemy import and_, or_
 
 from portal.access import role_required
 from portal.board.filters import list_context
-from portal.board.routes import row_forms
+from portal.board.routes import row_actionable
 from portal.cases.deadlines import overdue_clause
 from portal.escalation import bp
 from portal.htmx import render
@@ -24,6 +24,6 @@ def escalation_clause(now):
 def escalations():
     """Major, reopened and overdue open cases, filterable like the board."""
     ctx = list_context(current_user, "escalation.escalations", extra=escalation_clause(utcnow()))
-    ctx["row_forms_for"] = row_forms
+    ctx["row_actionable"] = row_actionable
     ctx["board"] = True
     return render("escalation/escalations.html", "board/_table.html", "case-table", **ctx)

@@ -1,0 +1,123 @@
+"""Board speed as data grows: prints one line per size and filter.
+
+    .venv/bin/python bench/board.py [--sizes 1000,10000,100000] [--database-url URL]
+
+Bulk-inserts synthetic cases (core INSERTs, not the ORM) into a fresh
+database (a temp SQLite file unless --database-url names an empty
+PostgreSQL database), then renders the board through the real app as a
+clerk and prints the median time and the SQL statements per request:
+`n=100000 view=board board_ms=41.2 statements=5`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import event, func, insert, select  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.config import TestConfig  # noqa: E402
+from portal.demo import seed_reference  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import Case, Category, Department, Role, Status, Unit, User  # noqa: E402
+from portal.timeutil import utcnow  # noqa: E402
+
+VIEWS = {
+    "board": "/board",
+    "board_open_major": "/board?status=open&severity=major",
+    "board_search": "/board?q=漏水",
+    "board_page_40": "/board?page=40",
+}
+
+
+def fill(total: int) -> None:
+    """Grow the case table to `total` rows with varied states, departments and dates."""
+    have = db.session.scalar(select(func.count(Case.id)))
+    rng = random.Random(total)
+    cats = db.session.scalars(select(Category.id)).all()
+    deps = db.session.scalars(select(Department.id)).all()
+    units = db.session.scalars(select(Unit.id)).all()
+    residents = db.session.scalars(select(User.id).where(User.role == Role.RESIDENT)).all()
+    statuses = [s.value for s in Status]
+    now = utcnow()
+    texts = ["厨房水管漏水", "电梯停顿", "楼道垃圾未清运", "门禁损坏", "噪音扰民", "车位被占"]
+    batch = []
+    for i in range(have, total):
+        received = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
+        batch.append({
+            "number": f"BN-{i:08d}", "kind": rng.choice(["complaint", "repair", "enquiry", "suggestion"]),
+            "channel": rng.choice(["phone", "online", "wechat", "walk_in"]), "status": rng.choice(statuses),
+            "severity": rng.choice(["major", "important", "minor", None]), "urgent": False,
+            "category_id": rng.choice(cats), "resident_id": rng.choice(residents), "unit_id": rng.choice(units),
+            "location_type": "unit", "location": "", "description": rng.choice(texts) + f" #{i}",
+            "request": "", "contact_name": "", "contact_phone": "", "subject": "", "misconduct": False,
+            "witnesses": "", "evidence": "", "department_id": rng.choice(deps), "received_at": received,
+            "first_reply": "", "invalid_reason": "", "finding": "", "plan": "", "explanation": "",
+            "third_party": "", "completion_note": "", "reopen_count": 0, "supervisor_visit": False,
+            "updated_at": received, "version_id": 1,
+            "promised_at": received + timedelta(days=rng.randint(1, 5)) if rng.random() < .5 else None,
+        })
+        if len(batch) == 5000:
+            db.session.execute(insert(Case), batch)
+            batch = []
+    if batch:
+        db.session.execute(insert(Case), batch)
+    db.session.commit()
+
+
+def measure(app, client, url: str, runs: int = 7) -> tuple[float, int]:
+    counter = {"n": 0}
+
+    def count(*_args):
+        counter["n"] += 1
+
+    times = []
+    for _ in range(runs):
+        counter["n"] = 0
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200, response.status_code
+    return statistics.median(times), counter["n"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="portal-bench-")
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = args.database_url or f"sqlite:///{tmp}/bench.db"
+    config.WTF_CSRF_ENABLED = False
+    config.UPLOAD_DIR = tmp
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        seed_reference()
+        db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"username": "clerk1", "password": "demo12345"})
+    for size in (int(s) for s in args.sizes.split(",")):
+        with app.app_context():  # requests below run in their own contexts, as in production
+            fill(size)
+        for view, url in VIEWS.items():
+            ms, statements = measure(app, client, url)
+            print(f"n={size} view={view} board_ms={ms:.1f} statements={statements}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
