@@ -5,6 +5,8 @@ import os
 import re
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -35,12 +37,27 @@ def database_url() -> str:
     return _database_url()
 
 
+class FreshGClient(FlaskClient):
+    """Each request starts with an empty `g`, as it does in production.
+
+    Tests keep one app context open (to use db.session), and Flask reuses it
+    for the requests they make; without this, per-request caches in `g`
+    (language, login, choice lists) would leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(tmp_path, database_url):
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = database_url
     config.UPLOAD_DIR = str(tmp_path / "uploads")
     app = create_app(config)
+    app.test_client_class = FreshGClient
     with app.app_context():
         db.create_all()
         yield app
