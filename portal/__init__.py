@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Flask, redirect, render_template, request, session, url_for
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from portal.config import BASE_DIR, INSTANCE_DIR, Config

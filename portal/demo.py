@@ -135,7 +135,7 @@ def _step(case, name, ref, at, rng):
         staff = users["eng1"] if case.department_id == deps["engineering"].id else users["sec1"]
         staff = _dept_actor(staff, case)
         data = {"note": "已接单，安排人员处理。", "finding": PLAN[0], "plan": PLAN[1],
-                "promised_at": at + timedelta(days=rng.choice([-2, 1, 2, 3])),
+                "promised_at": at + timedelta(days=rng.choice([1, 1, 2, 3])),
                 "third_party": "自来水公司"}
         if name == "complete":
             data["note"] = "已完成维修，现场清理完毕，经测试恢复正常。"
@@ -153,10 +153,6 @@ def _step(case, name, ref, at, rng):
     if name == "callback":
         record(case, staff, "callback", case.status, Status.CALLBACK_DONE, "电话回访：业主表示满意。")
         case.status = Status.CALLBACK_DONE
-        return
-    if name == "plan" and data["promised_at"] <= at:
-        with mock.patch("portal.cases.lifecycle.utcnow", return_value=data["promised_at"] - timedelta(hours=1)):
-            perform(case, staff, name, data)
         return
     with mock.patch("portal.cases.lifecycle.utcnow", return_value=at):
         perform(case, staff, name, data)

@@ -17,7 +17,7 @@ HTMX_CDN = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.
 HTMX_SRI = "sha384-H5SrcfygHmAuTDZphMHqBJLc3FhssKjG7w/CeCpFReSfwBWDTKpkzPP8c+cLsK+V"
 
 NAV = {
-    Role.RESIDENT: [("cases.my_cases", _l("My cases")), ("cases.new_case", _l("New case"))],
+    Role.RESIDENT: [("cases.my_cases", _l("My cases")), ("cases.new_case", _l("File a case"))],
     Role.CLERK: [("board.board", _l("Board")), ("desk.register", _l("Register a case"))],
     Role.DEPARTMENT: [("department.queue", _l("Work queue"))],
     Role.MANAGER: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),

@@ -5,7 +5,6 @@ import os
 import re
 
 import pytest
-from flask import g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -37,18 +36,17 @@ def database_url() -> str:
     return _database_url()
 
 
-class FreshGClient(FlaskClient):
-    """Each request starts with an empty `g`, as it does in production.
+class RequestScopedClient(FlaskClient):
+    """Every request runs in its own app context, as in production: a fresh `g` and db session.
 
-    Tests keep one app context open (to use db.session), and Flask reuses it
-    for the requests they make; without this, per-request caches in `g`
-    (language, login, choice lists) would leak from one request to the next.
+    The `app` fixture keeps one app context pushed (tests use db.session) and Flask
+    would reuse it for test requests; a shared `g` and session would leak caches and
+    serve objects from the test's identity map instead of the database.
     """
 
     def open(self, *args, **kwargs):
-        if has_app_context():
-            g.__dict__.clear()
-        return super().open(*args, **kwargs)
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 @pytest.fixture
@@ -57,7 +55,7 @@ def app(tmp_path, database_url):
     config.SQLALCHEMY_DATABASE_URI = database_url
     config.UPLOAD_DIR = str(tmp_path / "uploads")
     app = create_app(config)
-    app.test_client_class = FreshGClient
+    app.test_client_class = RequestScopedClient
     with app.app_context():
         db.create_all()
         yield app
@@ -116,3 +114,17 @@ def post(client, url, data=None, htmx_target: str | None = None, **kwargs):
 
 def htmx_get(client, url, target: str):
     return client.get(url, headers={"HX-Request": "true", "HX-Target": target})
+
+
+@pytest.fixture
+def as_(app, people):
+    """as_("clerk") -> a client logged in as that person."""
+    clients = {}
+
+    def make(who: str):
+        if who not in clients:
+            db.session.commit()
+            clients[who] = app.test_client()
+            login_as(clients[who], people[who])
+        return clients[who]
+    return make

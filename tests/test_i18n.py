@@ -18,7 +18,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import flask_babel
 from babel.messages.checkers import python_format
 from babel.messages.catalog import TranslationError
 from babel.messages.mofile import read_mo, write_mo
@@ -172,14 +171,7 @@ def test_translations_keep_the_placeholders(locale):
 
 
 def _login_html(client, **headers) -> str:
-    """GET /login as a fresh request would see it.
-
-    The conftest ``app`` fixture keeps one app context pushed for the whole
-    test, and the test client reuses it, so Flask-Babel's per-context cache
-    (``g._flask_babel``) would keep the first request's locale. In production
-    every request gets its own context; ``refresh()`` reproduces that.
-    """
-    flask_babel.refresh()
+    """GET /login (each test request runs in its own app context, see conftest)."""
     return client.get("/login", headers=headers).get_data(as_text=True)
 
 

@@ -1,7 +1,6 @@
 """A complaint carried through its whole life by all four roles, through the web."""
 from portal.extensions import db
-from portal.models import Case, Status
-from tests import factories
+from portal.models import Case
 from tests.conftest import login_as, post
 
 

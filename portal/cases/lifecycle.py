@@ -192,6 +192,7 @@ def reopen(case: Case) -> None:
     """Back to the department; its supervisor visits in person (SPEC §4)."""
     case.reopen_count += 1
     case.supervisor_visit = True
+    case.completion_note = ""  # kept in the timeline; the case is not complete any more
     case.resolved_at = None
     case.confirmed_at = None
 

@@ -1,0 +1,168 @@
+"""Screenshots of every page for every demo role, at desktop and phone width.
+
+Usage: .venv/bin/python scripts/screenshots.py [outdir]   (default: screenshots/)
+
+Starts a throw-away seeded demo server on 127.0.0.1, drives Debian's Chromium
+(/usr/bin/chromium, never a downloaded browser) and prints each PNG's path.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.config import TestConfig  # noqa: E402
+from portal.demo import PASSWORD, seed_demo  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import Case, Department, Status, User  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SIZES = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+              "device_scale_factor": 2},
+}
+
+
+class ShotConfig(TestConfig):
+    """TestConfig on a temporary SQLite file and upload folder."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = f"sqlite:///{root / 'portal.db'}"
+        self.UPLOAD_DIR = str(root / "uploads")
+
+
+@contextmanager
+def live_server(root: Path):
+    """Yield (base URL, app) of a seeded demo server running in a daemon thread."""
+    app = create_app(ShotConfig(root))
+    with app.app_context():
+        db.create_all()
+        seed_demo()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+def pick_cases(app) -> dict[str, int]:
+    """Representative case ids: one the resident owns, one per department, a resolved one."""
+    with app.app_context():
+        def first(*where):
+            return db.session.scalar(select(Case.id).where(*where).order_by(Case.id.desc()).limit(1))
+        resident = db.session.scalar(select(User).filter_by(username="resident1"))
+        eng = db.session.scalar(select(Department.id).filter_by(code="engineering"))
+        sec = db.session.scalar(select(Department.id).filter_by(code="security"))
+        ids = {
+            "resident": first(Case.resident_id == resident.id),
+            "registered": first(Case.status == Status.REGISTERED),
+            "eng": first(Case.department_id == eng, Case.status == Status.DISPATCHED)
+            or first(Case.department_id == eng),
+            "sec": first(Case.department_id == sec, Case.status == Status.IN_PROGRESS)
+            or first(Case.department_id == sec),
+            "resolved": first(Case.status == Status.RESOLVED),
+        }
+        db.session.remove()
+    return ids
+
+
+def login(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def submit_empty(page: Page) -> None:
+    """Submit the main form untouched, to show its validation errors."""
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()
+
+
+def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
+    """Per user (None: logged out): (name, path, optional action before the shot)."""
+    return {
+        None: [("login", "/login", None)],
+        "clerk1": [
+            ("board", "/board", None),
+            ("board-filtered", "/board?status=registered&sort=oldest", None),
+            ("desk-register-error", "/desk/new", submit_empty),
+            ("case-clerk", f"/cases/{ids['registered']}", None),
+            ("slip", f"/cases/{ids['eng']}/slip", None),
+        ],
+        "manager1": [
+            ("escalations", "/escalations", None),
+            ("phrases", "/admin/phrases", None),
+            ("case-manager", f"/cases/{ids['resolved']}", None),
+        ],
+        "resident1": [
+            ("my-cases", "/my/cases", None),
+            ("new-case", "/cases/new", None),
+            ("new-case-error", "/cases/new", submit_empty),
+            ("case-resident", f"/cases/{ids['resident']}", None),
+            ("receipt", f"/cases/{ids['resident']}/receipt", None),
+        ],
+        "eng1": [
+            ("dept-eng", "/dept", None),
+            ("case-eng", f"/cases/{ids['eng']}", None),
+        ],
+        "sec1": [
+            ("dept-sec", "/dept", None),
+            ("case-sec", f"/cases/{ids['sec']}", None),
+        ],
+    }
+
+
+def main(outdir: Path) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log between the paths
+    with tempfile.TemporaryDirectory() as tmp, live_server(Path(tmp)) as (base, app), sync_playwright() as pw:
+        ids = pick_cases(app)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for size, options in SIZES.items():
+                for user, shots in plans(ids).items():
+                    context = browser.new_context(locale="zh-CN", **options)
+                    page = context.new_page()
+                    if user:
+                        login(page, base, user)
+                    for name, path, action in shots:
+                        page.goto(base + path)
+                        if action:
+                            action(page)
+                        page.wait_for_load_state("networkidle")
+                        file = outdir / f"{size}-{name}.png"
+                        page.screenshot(path=str(file), full_page=True)
+                        width = page.evaluate("document.documentElement.scrollWidth")
+                        wide = options["viewport"]["width"]
+                        note = f"  (scrollWidth {width} > {wide})" if width > wide + 1 else ""
+                        print(f"{file}{note}")
+                    context.close()
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))

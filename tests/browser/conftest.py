@@ -1,0 +1,91 @@
+"""Browser tests: a seeded live server per xdist worker, driven through Debian's Chromium."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from portal import create_app
+from portal.config import TestConfig
+from portal.demo import seed_demo
+from portal.extensions import db
+
+CHROMIUM = Path("/usr/bin/chromium")
+HERE = Path(__file__).resolve().parent
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2}
+
+
+class LiveConfig(TestConfig):
+    """TestConfig with a file database and an upload folder the server threads share."""
+
+    def __init__(self, database: Path, uploads: Path) -> None:
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = f"sqlite:///{database}"
+        self.UPLOAD_DIR = str(uploads)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/browser is a browser test; skip them all without Chromium."""
+    missing = None if CHROMIUM.exists() else pytest.mark.skip(
+        reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)")
+    for item in items:
+        if HERE in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+            if missing is not None:
+                item.add_marker(missing)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """Base URL of the demo estate served on 127.0.0.1 (one server per xdist worker)."""
+    root = tmp_path_factory.mktemp("live")
+    app = create_app(LiveConfig(root / "portal.db", root / "uploads"))
+    with app.app_context():
+        db.create_all()
+        seed_demo()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, never a downloaded one."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"],
+    }
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    """Relative URLs in page.goto() resolve against the live server."""
+    return live_server
+
+
+@pytest.fixture
+def context(new_context):
+    """The default page is a 1280×800 desktop."""
+    return new_context(**DESKTOP)
+
+
+@pytest.fixture
+def phone(new_context):
+    """A 390-px wide touch phone."""
+    return new_context(**PHONE).new_page()

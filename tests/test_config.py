@@ -1,0 +1,54 @@
+"""Configuration from the environment, with safe defaults and a strict production mode."""
+import importlib
+
+import pytest
+
+from portal import config as config_module
+
+
+def _reload(monkeypatch, tmp_path, **env):
+    monkeypatch.setenv("PORTAL_INSTANCE_DIR", str(tmp_path))
+    for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PORTAL_ENV", "PORTAL_TIMEZONE"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return importlib.reload(config_module)
+
+
+@pytest.fixture(autouse=True)
+def restore_config_module():
+    yield
+    importlib.reload(config_module)
+
+
+def test_development_defaults_are_embedded(monkeypatch, tmp_path):
+    mod = _reload(monkeypatch, tmp_path)
+    cfg = mod.Config()
+    assert cfg.SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'portal.db'}"
+    assert cfg.REDIS_URL is None
+    assert cfg.TIMEZONE == "Asia/Shanghai"
+    assert cfg.BABEL_DEFAULT_LOCALE == "zh_Hans_CN"
+    assert cfg.WTF_CSRF_TIME_LIMIT is None
+
+
+def test_development_secret_key_is_generated_once_and_kept(monkeypatch, tmp_path):
+    mod = _reload(monkeypatch, tmp_path)
+    first = mod.Config().SECRET_KEY
+    assert len(first) >= 32 and (tmp_path / "secret_key").read_text().strip() == first
+    assert mod.Config().SECRET_KEY == first
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path):
+    mod = _reload(monkeypatch, tmp_path, PORTAL_ENV="production")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        mod.Config()
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_with_a_key_uses_it_and_secure_cookies(monkeypatch, tmp_path):
+    mod = _reload(monkeypatch, tmp_path, PORTAL_ENV="production", SECRET_KEY="x" * 40,
+                  DATABASE_URL="postgresql+psycopg://u@db/portal", REDIS_URL="redis://127.0.0.1:6379/0")
+    cfg = mod.Config()
+    assert cfg.SECRET_KEY == "x" * 40 and cfg.SESSION_COOKIE_SECURE is True
+    assert cfg.SQLALCHEMY_DATABASE_URI.startswith("postgresql+psycopg://")
+    assert cfg.REDIS_URL == "redis://127.0.0.1:6379/0"
