@@ -28,11 +28,11 @@ def row_actionable(case) -> bool:
     return any(can(current_user, case, name) for name in ROW_ACTIONS)
 
 
-def render_row(case, failed_form=None, failed_name=None):
+def render_row(case, failed_form=None, failed_name=None, notice=None):
     """One board row after an inline action; a failed one comes back open with its message."""
     forms = row_forms(case, failed_form, failed_name) if failed_form is not None else {}
     return render_template("board/_row.html", case=case, row_forms=forms, show_department=True, board=True,
-                           row_actionable=row_actionable)
+                           row_actionable=row_actionable, notice=notice)
 
 
 @bp.route("/board/rows/<int:case_id>/actions")

@@ -1,5 +1,5 @@
 """Resident and shared views of a case: file, receipt, detail, actions, photos, slip."""
-from flask import abort, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -88,12 +88,14 @@ def act(case_id: int, name: str):
     form = action_form(name, case, submitted=True)
     form.meta_name = name
     outcome = submit_action(case, current_user, name, form)
+    done = _("Done: %(action)s.", action=ACTIONS[name].label) if outcome.ok else None
     if targets(f"row-{case.id}"):
         from portal.board.routes import render_row
-        return render_row(case, None if outcome.ok else form, name)
+        return render_row(case, None if outcome.ok else form, name, notice=done)
     if outcome.ok and not targets("case-body"):
+        flash(done, "success")
         return redirect(url_for("cases.detail", case_id=case.id))
-    return render("cases/detail.html", "cases/_case.html", "case-body",
+    return render("cases/detail.html", "cases/_case.html", "case-body", notice=done,
                   **_case_context(case, None if outcome.ok else form))
 
 

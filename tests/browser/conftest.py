@@ -39,6 +39,9 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(missing)
 
 
+LIVE: dict = {}  # the live app of this worker, for tests that change a setting
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """Base URL of the demo estate served on 127.0.0.1 (one server per xdist worker)."""
@@ -48,6 +51,7 @@ def live_server(tmp_path_factory):
         db.create_all()
         seed_demo()
         db.session.remove()
+    LIVE["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -89,3 +93,12 @@ def context(new_context):
 def phone(new_context):
     """A 390-px wide touch phone."""
     return new_context(**PHONE).new_page()
+
+
+@pytest.fixture
+def htmx_from_cdn(live_server):
+    """Serve pages that load htmx from the CDN (as production does) for one test."""
+    app = LIVE["app"]
+    app.config["HTMX_CDN"] = True
+    yield
+    app.config["HTMX_CDN"] = False

@@ -1,0 +1,46 @@
+"""Every action tells the user it worked: in the case body, the board row, or a flash."""
+from tests.conftest import htmx_get, post
+from tests.helpers import fresh, html, make_case
+
+
+def _version(case) -> str:
+    return str(fresh(case).version_id)
+
+
+def test_htmx_action_on_the_case_page_confirms_success(as_, people):
+    case = make_case(people)
+    r = post(as_("clerk"), f"/cases/{case.id}/act/acknowledge",
+             {"acknowledge-version": _version(case), "acknowledge-note": "您好，已收到。"}, htmx_target="case-body")
+    page = html(r)
+    assert page.by_id("case-body").all("p", cls="notice")
+    assert "<html" not in r.get_data(as_text=True)
+
+
+def test_plain_form_action_flashes_success_after_redirect(as_, people):
+    case = make_case(people)
+    client = as_("clerk")
+    r = post(client, f"/cases/{case.id}/act/acknowledge",
+             {"acknowledge-version": _version(case), "acknowledge-note": "您好，已收到。"})
+    assert r.status_code == 302
+    follow = client.get(r.location).get_data(as_text=True)
+    assert 'class="flash success"' in follow
+
+
+def test_failed_action_shows_no_success_notice(as_, people):
+    case = make_case(people)
+    r = post(as_("clerk"), f"/cases/{case.id}/act/acknowledge",
+             {"acknowledge-version": _version(case), "acknowledge-note": ""}, htmx_target="case-body")
+    assert not html(r).by_id("case-body").all("p", cls="notice")
+    assert html(r).by_id("case-body").all("p", cls="error")
+
+
+def test_row_action_marks_the_updated_row(as_, people):
+    case = make_case(people, category=people["ref"]["water"], severity="minor")
+    r = post(as_("clerk"), f"/cases/{case.id}/act/dispatch",
+             {"dispatch-version": _version(case), "dispatch-department_id": people["ref"]["eng"].id},
+             htmx_target=f"row-{case.id}")
+    row = html(r).by_id(f"row-{case.id}")
+    assert "row-updated" in row.classes and row.all("p", cls="notice")
+    # The next board refresh shows the row without the highlight.
+    table = htmx_get(as_("clerk"), "/board", "case-table").get_data(as_text=True)
+    assert "row-updated" not in table
