@@ -10,60 +10,23 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from sqlalchemy import select  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
-from portal import create_app  # noqa: E402
-from portal.config import TestConfig  # noqa: E402
-from portal.demo import PASSWORD, seed_demo  # noqa: E402
+from portal.demo import PASSWORD  # noqa: E402
+from portal.demo_server import CHROMIUM, CHROMIUM_ARGS as ARGS, serve_demo as live_server  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Case, Department, Status, User  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SIZES = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
               "device_scale_factor": 2},
 }
-
-
-class ShotConfig(TestConfig):
-    """TestConfig on a temporary SQLite file and upload folder."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__()
-        self.SQLALCHEMY_DATABASE_URI = f"sqlite:///{root / 'portal.db'}"
-        self.UPLOAD_DIR = str(root / "uploads")
-
-
-@contextmanager
-def live_server(root: Path):
-    """Yield (base URL, app) of a seeded demo server running in a daemon thread."""
-    app = create_app(ShotConfig(root))
-    with app.app_context():
-        db.create_all()
-        seed_demo()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
 
 
 def pick_cases(app) -> dict[str, int]:

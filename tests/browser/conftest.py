@@ -1,31 +1,17 @@
 """Browser tests: a seeded live server per xdist worker, driven through Debian's Chromium."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from portal import create_app
-from portal.config import TestConfig
-from portal.demo import seed_demo
-from portal.extensions import db
+from portal.demo_server import CHROMIUM_ARGS, serve_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
-
-
-class LiveConfig(TestConfig):
-    """TestConfig with a file database and an upload folder the server threads share."""
-
-    def __init__(self, database: Path, uploads: Path) -> None:
-        super().__init__()
-        self.SQLALCHEMY_DATABASE_URI = f"sqlite:///{database}"
-        self.UPLOAD_DIR = str(uploads)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -45,24 +31,9 @@ LIVE: dict = {}  # the live app of this worker, for tests that change a setting
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """Base URL of the demo estate served on 127.0.0.1 (one server per xdist worker)."""
-    root = tmp_path_factory.mktemp("live")
-    app = create_app(LiveConfig(root / "portal.db", root / "uploads"))
-    with app.app_context():
-        db.create_all()
-        seed_demo()
-        db.session.remove()
-    LIVE["app"] = app
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with serve_demo(tmp_path_factory.mktemp("live")) as (url, app):
+        LIVE["app"] = app
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +42,7 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),
-        "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"],
+        "args": CHROMIUM_ARGS,
     }
 
 
