@@ -10,7 +10,8 @@ from flask_login import current_user
 
 from portal import labels
 from portal.models import Role
-from portal.timeutil import local_now, to_local
+from portal.cases.deadlines import is_overdue
+from portal.timeutil import local_now, to_local, utcnow
 
 HTMX_VERSION = "2.0.10"
 HTMX_CDN = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
@@ -45,6 +46,7 @@ def init_templating(app: Flask) -> None:
         return str(ACTIONS[name].label if name in ACTIONS else extra.get(name, name))
 
     app.jinja_env.globals["event_label"] = event_label
+    app.jinja_env.globals["is_overdue"] = lambda case: is_overdue(case, utcnow())
 
     @app.context_processor
     def inject():

@@ -44,3 +44,17 @@ def test_row_action_marks_the_updated_row(as_, people):
     # The next board refresh shows the row without the highlight.
     table = htmx_get(as_("clerk"), "/board", "case-table").get_data(as_text=True)
     assert "row-updated" not in table
+
+
+def test_board_row_flags_an_open_case_past_its_promised_time(as_, people):
+    from datetime import timedelta
+
+    from portal.extensions import db
+    from portal.timeutil import utcnow
+    late = make_case(people, ("acknowledge", "classify", "dispatch", "accept", "plan"))
+    on_time = make_case(people, ("acknowledge", "classify", "dispatch", "accept", "plan"))
+    fresh(late).promised_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    page = html(htmx_get(as_("clerk"), "/board", "case-table"))
+    assert page.by_id(f"row-{late.id}").all("span", cls="overdue")
+    assert not page.by_id(f"row-{on_time.id}").all("span", cls="overdue")
