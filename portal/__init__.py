@@ -87,6 +87,10 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        from flask_login import current_user
+        if not current_user.is_authenticated and request.headers.get("HX-Request") == "true":
+            # The session behind the token expired: send the browser to the login page.
+            return "", 401, {"HX-Redirect": url_for("auth.login")}
         return page(400, _("Your session has expired or the form is stale. Reload the page and try again."))
 
     @app.errorhandler(403)

@@ -96,3 +96,20 @@ def test_page_carries_csrf_token_in_meta_and_body_hx_headers(client):
     assert body
     header = re.search(r'"X-CSRFToken":\s*"([^"]+)"', body.group(1))
     assert header and header.group(1) == meta.group(1)
+
+
+def test_htmx_post_after_the_session_expired_is_sent_to_login(app, people):
+    from portal.extensions import db
+    from tests import factories
+    from tests.conftest import csrf_token, login_as
+    case = factories.case(people["resident"])
+    db.session.commit()
+    client = app.test_client()
+    login_as(client, people["clerk"])
+    token = csrf_token(client)
+    client.delete_cookie("session")  # the session expired while the page stayed open
+    r = client.post(f"/cases/{case.id}/act/comment", data={"comment-note": "x"},
+                    headers={"HX-Request": "true", "HX-Target": "case-body", "X-CSRFToken": token})
+    assert r.status_code == 401
+    assert r.headers["HX-Redirect"].endswith("/login")
+    assert "<form" not in r.get_data(as_text=True)
