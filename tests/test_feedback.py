@@ -58,3 +58,19 @@ def test_board_row_flags_an_open_case_past_its_promised_time(as_, people):
     page = html(htmx_get(as_("clerk"), "/board", "case-table"))
     assert page.by_id(f"row-{late.id}").all("span", cls="overdue")
     assert not page.by_id(f"row-{on_time.id}").all("span", cls="overdue")
+
+
+def test_department_accepts_from_its_queue_row(as_, people):
+    from portal.models import Status
+    case = make_case(people, ("acknowledge", "classify", "dispatch"))
+    eng = as_("eng")
+    queue = html(htmx_get(eng, "/dept", "case-table"))
+    assert queue.by_id(f"row-{case.id}").all("details")  # the row offers its action menu
+    menu = html(eng.get(f"/board/rows/{case.id}/actions"))
+    assert [f.attrs["data-action"] for f in menu.all("form")] == ["accept"]
+    r = post(eng, f"/cases/{case.id}/act/accept", {"accept-version": _version(case)}, htmx_target=f"row-{case.id}")
+    row = html(r).by_id(f"row-{case.id}")
+    assert fresh(case).status == Status.IN_PROGRESS
+    assert row.all("span", cls="st-in_progress") and "row-updated" in row.classes
+    # The queue hides the department and resident columns; so does the updated row.
+    assert not [td for td in row.all("td") if td.attrs.get("data-label") in ("部门", "业主", "Department", "Resident")]

@@ -1,4 +1,4 @@
-"""The complaint board for clerks and managers."""
+"""The complaint board for clerks and managers, and the row actions every work list shares."""
 from flask import render_template
 from flask_login import current_user
 
@@ -8,12 +8,16 @@ from portal.board.filters import list_context
 from portal.cases.service import action_form
 from portal.cases.lifecycle import can
 from portal.htmx import render
+from portal.models import Role
 
-ROW_ACTIONS = ("classify", "dispatch", "close")
+# What a row offers, filtered by role and state: the desk classifies, dispatches
+# and closes; a department accepts from its queue without opening the case.
+ROW_ACTIONS = ("classify", "dispatch", "accept", "close")
+ROW_ROLES = (Role.CLERK, Role.MANAGER, Role.DEPARTMENT)
 
 
 def row_forms(case, failed=None, failed_name=None) -> dict:
-    """Inline forms for a board row: classify, dispatch, close where allowed."""
+    """Inline forms for a row: those of ROW_ACTIONS this user may take now."""
     forms = {}
     for name in ROW_ACTIONS:
         if failed is not None and name == failed_name:
@@ -31,12 +35,13 @@ def row_actionable(case) -> bool:
 def render_row(case, failed_form=None, failed_name=None, notice=None):
     """One board row after an inline action; a failed one comes back open with its message."""
     forms = row_forms(case, failed_form, failed_name) if failed_form is not None else {}
-    return render_template("board/_row.html", case=case, row_forms=forms, show_department=True, board=True,
-                           row_actionable=row_actionable, notice=notice)
+    staff = current_user.role in STAFF
+    return render_template("board/_row.html", case=case, row_forms=forms, show_department=staff, board=staff,
+                           row_menu=True, row_actionable=row_actionable, notice=notice)
 
 
 @bp.route("/board/rows/<int:case_id>/actions")
-@role_required(*STAFF)
+@role_required(*ROW_ROLES)
 def row_actions(case_id: int):
     """The inline forms of one board row, loaded when its menu is opened."""
     case = get_case_or_404(case_id)
@@ -48,6 +53,5 @@ def row_actions(case_id: int):
 def board():
     """All cases with filters, search, sort, paging; rows act in place."""
     ctx = list_context(current_user, "board.board")
-    ctx["row_actionable"] = row_actionable
-    ctx["board"] = True
+    ctx.update(row_actionable=row_actionable, board=True, row_menu=True)
     return render("board/board.html", "board/_table.html", "case-table", **ctx)

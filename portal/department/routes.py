@@ -3,6 +3,7 @@ from flask_login import current_user
 
 from portal.access import role_required
 from portal.board.filters import list_context
+from portal.board.routes import row_actionable
 from portal.department import bp
 from portal.htmx import render
 from portal.models import Role
@@ -13,4 +14,5 @@ from portal.models import Role
 def queue():
     """Cases dispatched to the user's department; open ones by promised time unless filtered."""
     ctx = list_context(current_user, "department.queue", defaults={"status": "open", "sort": "promised"})
+    ctx.update(row_actionable=row_actionable, row_menu=True)
     return render("department/queue.html", "board/_table.html", "case-table", **ctx)

@@ -24,6 +24,5 @@ def escalation_clause(now):
 def escalations():
     """Major, reopened and overdue open cases, filterable like the board."""
     ctx = list_context(current_user, "escalation.escalations", extra=escalation_clause(utcnow()))
-    ctx["row_actionable"] = row_actionable
-    ctx["board"] = True
+    ctx.update(row_actionable=row_actionable, board=True, row_menu=True)
     return render("escalation/escalations.html", "board/_table.html", "case-table", **ctx)
