@@ -22,7 +22,8 @@ NAV = {
     Role.CLERK: [("board.board", _l("Board")), ("desk.register", _l("Register a case"))],
     Role.DEPARTMENT: [("department.queue", _l("Work queue"))],
     Role.MANAGER: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
-                   ("escalation.escalations", _l("Escalations")), ("admin.phrases", _l("Phrases"))],
+                   ("escalation.escalations", _l("Escalations")), ("admin.phrases", _l("Phrases")),
+                   ("admin.settings_page", _l("Settings"))],
 }
 
 

@@ -44,3 +44,23 @@ def edit_phrase(phrase_id: int):
     edits = [(p, form if p.id == phrase.id else PhraseForm(formdata=None, prefix=f"p{p.id}", obj=p))
              for p in _phrases()]
     return render_template("admin/phrases.html", form=PhraseForm(formdata=None, prefix="new"), edits=edits)
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def settings_page():
+    """Every declared setting on one page; invalid input comes back with messages beside it."""
+    from portal import settings
+    from portal.admin.settings_form import sections, settings_form
+
+    form = settings_form()
+    if form.validate_on_submit():
+        from flask_login import current_user
+        for key in settings.SPECS:
+            value = form[key].data
+            if value != settings.get(key):
+                settings.put(key, value, current_user)
+        db.session.commit()
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("admin.settings_page"))
+    return render_template("admin/settings.html", form=form, sections=sections(form))

@@ -11,11 +11,11 @@ from portal.models.cases import (
     Severity,
     Status,
 )
-from portal.models.settings import Phrase
+from portal.models.settings import Phrase, Setting
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
-    "Severity", "Status", "Unit", "User",
+    "Setting", "Severity", "Status", "Unit", "User",
 ]

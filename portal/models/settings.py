@@ -1,8 +1,13 @@
 """Manager-editable settings."""
-from sqlalchemy import Boolean, Integer, String
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
+from portal.extensions import UTCDateTime, db
+from portal.timeutil import utcnow
 
 
 class Phrase(db.Model):
@@ -13,3 +18,13 @@ class Phrase(db.Model):
     text: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Setting(db.Model):
+    """One manager-set value (JSON text); defaults live in `portal.settings`, not here."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
