@@ -40,6 +40,23 @@ class Config:
     BOARD_PAGE_SIZE = 25
     BOARD_POLL_SECONDS = 30
     HTMX_CDN = True
+    # Jobs: RQ when REDIS_URL is set; else an in-process runner and a ticker thread.
+    JOBS_SYNC = False
+    JOBS_TICKER = os.environ.get("PORTAL_JOBS_TICKER", "1") == "1"
+    JOB_TIMEOUT = 300
+    JOB_RETRY_INTERVALS = (10, 60, 300)
+    # Notifications: a claim older than the lease is taken to be a dead worker's.
+    NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "120"))
+    NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "5"))
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")  # file, console or smtp
+    MAIL_FROM = os.environ.get("MAIL_FROM", "portal@localhost")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "file")  # file, log (or a registered provider)
+    OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -64,6 +81,8 @@ class TestConfig(Config):
     REDIS_URL = None
     HTMX_CDN = False
     WTF_CSRF_ENABLED = True
+    JOBS_SYNC = True
+    JOBS_TICKER = False
 
     def __init__(self) -> None:
         self.SECRET_KEY = "test-secret-key-not-for-production"

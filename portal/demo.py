@@ -55,13 +55,14 @@ TEXTS = {
 }
 PLAN = ("现场勘查已确认问题原因。", "安排维修人员更换损坏部件并复查。")
 # Final state of each demo case and how many of the 200 end there.
-MIX = [("registered", 18), ("acknowledged", 16), ("dispatched", 22), ("in_progress", 26),
+MIX = [("registered", 18), ("acknowledged", 16), ("dispatched", 22), ("in_progress", 20), ("waiting_resident", 6),
        ("third_party", 8), ("resolved", 30), ("callback_done", 20), ("closed", 30),
        ("invalid", 10), ("cannot_handle", 8), ("reopened", 12)]
 PATHS = {
     "registered": [], "acknowledged": ["acknowledge"], "dispatched": ["acknowledge", "classify", "dispatch"],
     "in_progress": ["acknowledge", "classify", "dispatch", "accept", "plan"],
     "third_party": ["acknowledge", "classify", "dispatch", "accept", "third_party"],
+    "waiting_resident": ["acknowledge", "classify", "dispatch", "accept", "await_resident"],
     "resolved": ["acknowledge", "classify", "dispatch", "accept", "plan", "complete"],
     "callback_done": ["acknowledge", "classify", "dispatch", "accept", "plan", "complete", "confirm", "callback"],
     "closed": ["acknowledge", "classify", "dispatch", "accept", "plan", "complete", "confirm", "callback", "close"],
@@ -131,7 +132,7 @@ def _step(case, name, ref, at, rng):
     elif name == "dispatch":
         dep = case.category.default_department_id if case.category else deps["engineering"].id
         data = {"department_id": dep}
-    elif name in ("accept", "plan", "complete", "third_party", "cannot_handle"):
+    elif name in ("accept", "plan", "complete", "third_party", "cannot_handle", "await_resident"):
         staff = users["eng1"] if case.department_id == deps["engineering"].id else users["sec1"]
         staff = _dept_actor(staff, case)
         data = {"note": "已接单，安排人员处理。", "finding": PLAN[0], "plan": PLAN[1],
@@ -139,6 +140,8 @@ def _step(case, name, ref, at, rng):
                 "third_party": "自来水公司"}
         if name == "complete":
             data["note"] = "已完成维修，现场清理完毕，经测试恢复正常。"
+        if name == "await_resident":
+            data["note"] = "需入户检查，请业主告知方便上门的时间。"
         if name in ("third_party", "cannot_handle"):
             data["note"] = "该问题属于市政供水管网，已联系自来水公司处理，我们会持续跟进。" if name == "third_party" \
                 else "该区域属于开发商保修范围，物业无权改动，已书面转交开发商并告知您联系方式。"
@@ -154,7 +157,8 @@ def _step(case, name, ref, at, rng):
         record(case, staff, "callback", case.status, Status.CALLBACK_DONE, "电话回访：业主表示满意。")
         case.status = Status.CALLBACK_DONE
         return
-    with mock.patch("portal.cases.lifecycle.utcnow", return_value=at):
+    with mock.patch("portal.cases.lifecycle.utcnow", return_value=at), \
+            mock.patch("portal.sla.deadlines.utcnow", return_value=at):
         perform(case, staff, name, data)
 
 

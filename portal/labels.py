@@ -31,6 +31,7 @@ STATUS = {
     Status.DISPATCHED: _l("Dispatched"),
     Status.IN_PROGRESS: _l("In progress"),
     Status.THIRD_PARTY: _l("Waiting on third party"),
+    Status.WAITING_RESIDENT: _l("Waiting on resident"),
     Status.RESOLVED: _l("Resolved"),
     Status.CALLBACK_DONE: _l("Callback done"),
     Status.CLOSED: _l("Closed"),

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from portal import labels
 from portal.models import Role
-from portal.cases.deadlines import is_overdue
+from portal.sla.deadlines import is_overdue, urgency
 from portal.timeutil import local_now, to_local, utcnow
 
 HTMX_VERSION = "2.0.10"
@@ -32,6 +32,19 @@ def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local.strftime(fmt) if local else ""
 
 
+def time_left(due: datetime | None) -> str:
+    """'3h 20m left' / 'overdue 2d 4h' in the user's language."""
+    if due is None:
+        return ""
+    from flask_babel import gettext as _
+    seconds = int((due - utcnow()).total_seconds())
+    minutes = abs(seconds) // 60
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    span = (_("%(d)dd %(h)dh", d=days, h=hours) if days else
+            _("%(h)dh %(m)dm", h=hours, m=mins) if hours else _("%(m)dm", m=mins))
+    return _("%(span)s left", span=span) if seconds >= 0 else _("overdue %(span)s", span=span)
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["dt"] = fmt_dt
     app.jinja_env.filters["kind"] = lambda v: labels.label(labels.KIND, v)
@@ -48,6 +61,14 @@ def init_templating(app: Flask) -> None:
 
     app.jinja_env.globals["event_label"] = event_label
     app.jinja_env.globals["is_overdue"] = lambda case: is_overdue(case, utcnow())
+    app.jinja_env.globals["urgency"] = lambda case: urgency(case, utcnow())
+    app.jinja_env.filters["timeleft"] = time_left
+
+    def clock_label(name):
+        from portal.sla.policy import CLOCKS
+        return str(CLOCKS.get(name, name or ""))
+
+    app.jinja_env.filters["clock"] = clock_label
 
     @app.context_processor
     def inject():

@@ -54,6 +54,7 @@ def app(tmp_path, database_url):
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = database_url
     config.UPLOAD_DIR = str(tmp_path / "uploads")
+    config.OUTBOX_DIR = str(tmp_path / "outbox")
     app = create_app(config)
     app.test_client_class = RequestScopedClient
     with app.app_context():

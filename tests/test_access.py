@@ -12,7 +12,7 @@ from portal.access import ACCESS_ATTR
 from portal.cases.lifecycle import perform
 from portal import config as portal_config
 from portal.extensions import db
-from portal.models import Attachment, CaseEvent, Phrase, Role
+from portal.models import Attachment, CaseEvent, Notification, Phrase, Role
 from tests import factories
 from tests.conftest import csrf_token, login_as, post
 
@@ -71,7 +71,13 @@ def dataset(app, people):
     db.session.add(att)
     db.session.commit()
     phrase = db.session.scalar(select(Phrase))
-    return {"case": case, "attachment": att, "phrase": phrase}
+    # A failed SMS to the case's resident: only she may open it, only a manager may retry it.
+    note = Notification(user_id=people["other_resident"].id, case_id=case.id, channel="sms", kind="resident_plan",
+                        subject="测试", body="", address="13800000000", dedup_key="access-test",
+                        status="failed", attempts=5)
+    db.session.add(note)
+    db.session.commit()
+    return {"case": case, "attachment": att, "phrase": phrase, "notification": note}
 
 
 def url_args(arguments: frozenset, data: dict) -> dict:
@@ -81,6 +87,7 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "name": "comment",
         "code": "en",
         "phrase_id": data["phrase"].id,
+        "notification_id": data["notification"].id,
     }
     unknown = arguments - values.keys()
     assert not unknown, f"tests/test_access.py has no sample value for URL argument(s) {unknown}; add one"
@@ -172,6 +179,8 @@ def test_access_matrix(app, client, people, dataset, rule, endpoint, method, arg
         assert status == 403
     elif touches_case and asker in ("stranger", "eng"):
         assert status == 404
+    elif endpoint == "notify.open_notification" and asker != "owner":
+        assert status == 404  # someone else's notification
     elif method == "GET":
         assert status in (200, 302)
     else:

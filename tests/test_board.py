@@ -74,7 +74,7 @@ FILTERS = [
     ({"department": "sec"}, "d"),
     ({"channel": "online"}, "a"),
     ({"channel": "walk_in"}, "c"),
-    ({"overdue": "y"}, "c"),
+    ({"overdue": "y"}, "abc"),  # open since March 2025: every resolution deadline has passed
     ({"date_to": "2025-03-05"}, "ab"),
     ({"date_from": "2025-03-06"}, "cd"),
     ({"date_from": "2025-03-02", "date_to": "2025-03-06"}, "bc"),

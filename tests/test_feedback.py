@@ -46,18 +46,18 @@ def test_row_action_marks_the_updated_row(as_, people):
     assert "row-updated" not in table
 
 
-def test_board_row_flags_an_open_case_past_its_promised_time(as_, people):
+def test_board_row_flags_an_open_case_past_its_deadline(as_, people):
     from datetime import timedelta
 
-    from portal.extensions import db
     from portal.timeutil import utcnow
-    late = make_case(people, ("acknowledge", "classify", "dispatch", "accept", "plan"))
-    on_time = make_case(people, ("acknowledge", "classify", "dispatch", "accept", "plan"))
-    fresh(late).promised_at = utcnow() - timedelta(hours=1)
-    db.session.commit()
+    late = make_case(people, ("acknowledge", "classify", "dispatch", "accept"),
+                     received_at=utcnow() - timedelta(days=10))
+    on_time = make_case(people, ("acknowledge", "classify", "dispatch", "accept"))
     page = html(htmx_get(as_("clerk"), "/board", "case-table"))
-    assert page.by_id(f"row-{late.id}").all("span", cls="overdue")
-    assert not page.by_id(f"row-{on_time.id}").all("span", cls="overdue")
+    late_cell = page.by_id(f"row-{late.id}").one("td", cls="due")
+    assert "sla-overdue" in late_cell.classes and late_cell.all("span", cls="sla-overdue")
+    on_time_cell = page.by_id(f"row-{on_time.id}").one("td", cls="due")
+    assert "sla-ok" in on_time_cell.classes and not on_time_cell.all("span", cls="sla-overdue")
 
 
 def test_department_accepts_from_its_queue_row(as_, people):

@@ -39,7 +39,11 @@ def test_manager_saves_settings_page(as_, demo_specs):
     client = as_("manager")
     page = html(client.get("/admin/settings"))
     assert page.by_id("zz_rate").attrs["value"] == "30"
-    response = post(client, "/admin/settings", {"zz_rate": "100", "zz_start": "09:00", "zz_flag": ""})
+    # Submit the page as a browser would: every other setting keeps its shown value.
+    data = {i.attrs["name"]: i.attrs.get("value", "") for i in page.all("input")
+            if i.attrs.get("type") != "checkbox" and i.attrs.get("name") != "csrf_token"}
+    data.update({"zz_rate": "100", "zz_start": "09:00"})
+    response = post(client, "/admin/settings", data)
     assert response.status_code == 302
     db.session.expire_all()
     assert (settings.get("zz_rate"), settings.get("zz_start"), settings.get("zz_flag")) == (100, "09:00", False)

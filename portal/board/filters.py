@@ -18,7 +18,7 @@ from portal.models import Role, User
 
 SORT_LABELS = {
     "newest": _l("Newest first"), "oldest": _l("Oldest first"), "updated": _l("Recently updated"),
-    "promised": _l("Promised time"), "number": _l("Case number"),
+    "due": _l("Deadline"), "promised": _l("Promised time"), "number": _l("Case number"),
 }
 
 

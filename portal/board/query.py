@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from portal.cases.deadlines import overdue_clause
+from portal.sla.deadlines import overdue_clause
 from portal.extensions import db
 from portal.models import Building, Case, Severity, Unit, User
 from portal.models.cases import OPEN_STATUSES
@@ -17,6 +17,7 @@ SORTS = {
     "newest": (Case.received_at.desc(), Case.id.desc()),
     "oldest": (Case.received_at.asc(), Case.id.asc()),
     "updated": (Case.updated_at.desc(), Case.id.desc()),
+    "due": (Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc()),
     "promised": (Case.promised_at.is_(None), Case.promised_at.asc(), Case.id.asc()),
     "number": (Case.number.asc(),),
 }

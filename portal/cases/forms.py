@@ -48,6 +48,8 @@ class ClassifyForm(VersionedForm):
     severity = SelectField(_l("Severity"), choices=labels.choices(labels.SEVERITY),
                            validators=[DataRequired(_l("Choose a severity."))])
     urgent = BooleanField(_l("Urgent repair"))
+    group_complaint = BooleanField(_l("Group complaint"))
+    agitated = BooleanField(_l("Agitated resident"))
 
 
 class DispatchForm(VersionedForm):
@@ -90,6 +92,7 @@ ACTION_FORMS = {
     "complete": CompleteForm,
     "third_party": ThirdPartyForm,
     "resume": NoteForm,
+    "await_resident": ReasonForm,
     "cannot_handle": ExplanationForm,
     "confirm": NoteForm,
     "reject": ReasonForm,

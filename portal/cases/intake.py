@@ -58,7 +58,10 @@ def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Ch
         received_at=received, registered_by=actor if actor.role != Role.RESIDENT else None,
     )
     db.session.add(case)
-    record(case, actor, "register", None, Status.REGISTERED, "")
+    event = record(case, actor, "register", None, Status.REGISTERED, "")
+    db.session.flush()
+    from portal.sla.hooks import on_action
+    on_action(case, "register", actor, None, event)
     return case
 
 

@@ -13,7 +13,8 @@ from portal.timeutil import utcnow
 
 S = Status
 STAFF = frozenset({Role.CLERK, Role.MANAGER})
-ANY_OPEN = frozenset({S.REGISTERED, S.ACKNOWLEDGED, S.DISPATCHED, S.IN_PROGRESS, S.THIRD_PARTY})
+ANY_OPEN = frozenset({S.REGISTERED, S.ACKNOWLEDGED, S.DISPATCHED, S.IN_PROGRESS, S.THIRD_PARTY,
+                      S.WAITING_RESIDENT})
 
 
 class TransitionError(Exception):
@@ -78,10 +79,16 @@ def _classify(case: Case, user: User, data: dict) -> str:
     case.category_id = int(data["category_id"])
     case.severity = data["severity"]
     case.urgent = bool(data.get("urgent"))
+    case.group_complaint = bool(data.get("group_complaint"))
+    case.agitated = bool(data.get("agitated"))
     db.session.flush()
     parts = [case.category.name if case.category else "", label(SEVERITY, case.severity)]
     if case.urgent:
         parts.append(str(_l("Urgent")))
+    if case.group_complaint:
+        parts.append(str(_l("Group complaint")))
+    if case.agitated:
+        parts.append(str(_l("Agitated resident")))
     return " / ".join(p for p in parts if p)
 
 
@@ -148,7 +155,13 @@ def _third_party(case: Case, user: User, data: dict) -> str:
     return f"{case.third_party}: {case.explanation}"
 
 
-@action("resume", _l("Resume work"), {Role.DEPARTMENT}, {S.THIRD_PARTY}, S.IN_PROGRESS)
+@action("await_resident", _l("Wait for the resident"), {Role.DEPARTMENT} | STAFF,
+        {S.DISPATCHED, S.IN_PROGRESS}, S.WAITING_RESIDENT)
+def _await_resident(case: Case, user: User, data: dict) -> str:
+    return _require(data, "note", _l("Say what the resident needs to do or provide."))
+
+
+@action("resume", _l("Resume work"), {Role.DEPARTMENT} | STAFF, {S.THIRD_PARTY, S.WAITING_RESIDENT}, S.IN_PROGRESS)
 def _resume(case: Case, user: User, data: dict) -> str:
     return (data.get("note") or "").strip()
 
@@ -225,7 +238,10 @@ def perform(case: Case, user: User, name: str, data: dict | None = None) -> Case
     note = act.apply(case, user, data or {}) if act.apply else ""
     if act.target is not None:
         case.status = act.target
-    return record(case, user, name, before, case.status if act.target else None, note, act.public)
+    event = record(case, user, name, before, case.status if act.target else None, note, act.public)
+    from portal.sla.hooks import on_action
+    on_action(case, name, user, before, event)
+    return event
 
 
 def record(case: Case, user: User | None, name: str, before, after, note: str = "",

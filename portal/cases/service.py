@@ -44,6 +44,8 @@ def action_form(name: str, case: Case, submitted: bool = False):
             form.category_id.data = case.category_id or 0
             form.severity.data = case.severity.value if case.severity else "minor"
             form.urgent.data = case.urgent
+            form.group_complaint.data = case.group_complaint
+            form.agitated.data = case.agitated
     if isinstance(form, DispatchForm):
         form.department_id.choices = opts([(0, _("— choose —"))] + department_choices())
         if formdata is None:

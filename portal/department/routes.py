@@ -12,7 +12,7 @@ from portal.models import Role
 @bp.route("/dept")
 @role_required(Role.DEPARTMENT)
 def queue():
-    """Cases dispatched to the user's department; open ones by promised time unless filtered."""
-    ctx = list_context(current_user, "department.queue", defaults={"status": "open", "sort": "promised"})
+    """Cases dispatched to the user's department; open ones by nearest deadline unless filtered."""
+    ctx = list_context(current_user, "department.queue", defaults={"status": "open", "sort": "due"})
     ctx.update(row_actionable=row_actionable, row_menu=True)
     return render("department/queue.html", "board/_table.html", "case-table", **ctx)

@@ -5,7 +5,7 @@ from sqlalchemy import and_, or_
 from portal.access import role_required
 from portal.board.filters import list_context
 from portal.board.routes import row_actionable
-from portal.cases.deadlines import overdue_clause
+from portal.sla.deadlines import overdue_clause
 from portal.escalation import bp
 from portal.htmx import render
 from portal.models import Case, Role, Severity

@@ -52,6 +52,7 @@ class Status(str, enum.Enum):
     DISPATCHED = "dispatched"
     IN_PROGRESS = "in_progress"
     THIRD_PARTY = "third_party"
+    WAITING_RESIDENT = "waiting_resident"
     RESOLVED = "resolved"
     CALLBACK_DONE = "callback_done"
     CLOSED = "closed"
@@ -61,8 +62,10 @@ class Status(str, enum.Enum):
 
 OPEN_STATUSES = (
     Status.REGISTERED, Status.ACKNOWLEDGED, Status.DISPATCHED,
-    Status.IN_PROGRESS, Status.THIRD_PARTY,
+    Status.IN_PROGRESS, Status.THIRD_PARTY, Status.WAITING_RESIDENT,
 )
+# The clocks stop while the case waits on someone outside the company (SPEC §3).
+PAUSED_STATUSES = (Status.THIRD_PARTY, Status.WAITING_RESIDENT)
 
 
 class LocationType(str, enum.Enum):
@@ -124,6 +127,16 @@ class Case(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     supervisor_visit: Mapped[bool] = mapped_column(Boolean, default=False)
+    group_complaint: Mapped[bool] = mapped_column(Boolean, default=False)
+    agitated: Mapped[bool] = mapped_column(Boolean, default=False)
+    repeat: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The manager who took the case over personally (major complaints, escalations).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    # The earliest running deadline, kept here so boards sort and colour without a join.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    due_clock: Mapped[str | None] = mapped_column(String(20))
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sla_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version_id: Mapped[int] = mapped_column(Integer, nullable=False)
 
@@ -134,6 +147,8 @@ class Case(db.Model):
     unit: Mapped[Unit | None] = relationship()
     department: Mapped[Department | None] = relationship()
     registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    deadlines = relationship("Deadline", back_populates="case", order_by="Deadline.id", passive_deletes="all")
     events: Mapped[list[CaseEvent]] = relationship(
         order_by="CaseEvent.id", viewonly=True
     )

@@ -1,0 +1,105 @@
+"""Delivery backends: e-mail (file, console or SMTP) and SMS (log, file or a provider).
+
+A backend's `send` must be safe to repeat for the same notification id: the file
+backends write one file per id, SMTP sends a fixed Message-ID so mail clients
+drop a duplicate if a worker died between sending and recording it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import time
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from flask import current_app
+
+log = logging.getLogger("portal.notify")
+
+
+class DeliveryError(Exception):
+    pass
+
+
+def _pause_for_tests() -> None:
+    # Lets the crash test kill a worker in the middle of a delivery.
+    delay = float(os.environ.get("PORTAL_DELIVERY_DELAY", "0") or 0)
+    if delay:
+        time.sleep(delay)
+
+
+def _write_once(directory: str, name: str, payload: str) -> None:
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.tmp"
+    tmp.write_text(payload, encoding="utf-8")
+    os.replace(tmp, folder / name)  # atomic: a repeat replaces, never duplicates
+
+
+def send_email(n) -> None:
+    backend = current_app.config["MAIL_BACKEND"]
+    msg = EmailMessage()
+    msg["Subject"] = n.subject
+    msg["From"] = current_app.config["MAIL_FROM"]
+    msg["To"] = n.address
+    msg["Message-ID"] = make_msgid(idstring=f"portal-notification-{n.id}", domain="portal.local")
+    msg.set_content(n.body or n.subject)
+    _pause_for_tests()
+    if backend == "console":
+        log.info("e-mail to %s: %s", n.address, n.subject)
+    elif backend == "file":
+        _write_once(current_app.config["OUTBOX_DIR"], f"email-{n.id}.eml", msg.as_string())
+    elif backend == "smtp":
+        cfg = current_app.config
+        try:
+            with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=20) as smtp:
+                if cfg["SMTP_STARTTLS"]:
+                    smtp.starttls()
+                if cfg["SMTP_USER"]:
+                    smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
+                smtp.send_message(msg)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"SMTP: {exc}") from exc
+    else:
+        raise DeliveryError(f"unknown MAIL_BACKEND {backend!r}")
+
+
+class SmsProvider:
+    """The interface an SMS gateway adapter implements."""
+
+    def send(self, notification_id: int, phone: str, text: str) -> None:
+        raise NotImplementedError
+
+
+class LogSms(SmsProvider):
+    def send(self, notification_id: int, phone: str, text: str) -> None:
+        log.info("SMS to %s: %s", phone, text)
+
+
+class FileSms(SmsProvider):
+    def send(self, notification_id: int, phone: str, text: str) -> None:
+        payload = json.dumps({"id": notification_id, "phone": phone, "text": text}, ensure_ascii=False)
+        _write_once(current_app.config["OUTBOX_DIR"], f"sms-{notification_id}.json", payload)
+
+
+SMS_PROVIDERS: dict[str, type[SmsProvider]] = {"log": LogSms, "file": FileSms}
+
+
+def send_sms(n) -> None:
+    name = current_app.config["SMS_BACKEND"]
+    provider = SMS_PROVIDERS.get(name)
+    if provider is None:
+        raise DeliveryError(f"unknown SMS_BACKEND {name!r}")
+    _pause_for_tests()
+    provider().send(n.id, n.address, f"{n.subject} {n.body}".strip()[:300])
+
+
+def deliver(n) -> None:
+    """Send one outbox row on its channel (in-app rows need no sending)."""
+    if n.channel == "email":
+        send_email(n)
+    elif n.channel == "sms":
+        send_sms(n)

@@ -1,0 +1,76 @@
+"""Putting notifications in the outbox: rows first, delivery jobs after commit."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.extensions import db
+from portal.jobs import after_commit
+from portal.models import Notification, User
+from portal.timeutil import utcnow
+
+BATCH = 100
+
+
+def channels_for(user: User, kind: str) -> list[tuple[str, str]]:
+    """(channel, address) pairs: in-app always, e-mail and SMS where the person has them."""
+    pairs = [("inapp", "")]
+    if user.email:
+        pairs.append(("email", user.email))
+    if user.phone and (kind.startswith("resident_") or kind == "escalation"):
+        pairs.append(("sms", user.phone))
+    return pairs
+
+
+def _insert_ignoring_duplicates(rows: list[dict]) -> list[tuple[int, str]]:
+    """Insert outbox rows; a row whose (dedup_key, user, channel) exists is skipped."""
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert if dialect == "sqlite" else None
+    if maker is None:  # pragma: no cover - only PostgreSQL and SQLite are supported
+        raise RuntimeError(f"unsupported database {dialect}")
+    stmt = maker(Notification).on_conflict_do_nothing(
+        index_elements=["dedup_key", "user_id", "channel"]
+    ).returning(Notification.id, Notification.channel)
+    return [(row.id, row.channel) for row in db.session.execute(stmt, rows)]
+
+
+def queue_rows(rows: list[dict]) -> list[int]:
+    """Insert and schedule delivery of everything that is not in-app; returns new ids."""
+    for row in rows:
+        if row["channel"] == "inapp":
+            row["status"], row["sent_at"] = "sent", row["created_at"]
+    created = _insert_ignoring_duplicates(rows)
+    pending = [i for i, channel in created if channel != "inapp"]
+    for start in range(0, len(pending), BATCH):
+        after_commit("portal.notify.jobs.deliver_many", pending[start:start + BATCH], queue="portal-notify")
+    return [i for i, _ in created]
+
+
+def row(user: User, channel: str, address: str, kind: str, subject: str, body: str, dedup_key: str,
+        case_id: int | None = None, alert_id: int | None = None, now: datetime | None = None) -> dict:
+    return {
+        "user_id": user.id, "channel": channel, "address": address, "kind": kind,
+        "subject": subject[:200], "body": body, "dedup_key": dedup_key[:80], "case_id": case_id,
+        "alert_id": alert_id, "status": "pending", "attempts": 0, "last_error": "",
+        "created_at": now or utcnow(), "claimed_at": None, "sent_at": None, "read_at": None,
+    }
+
+
+def notify(users, kind: str, subject: str, body: str, dedup_key: str, case_id: int | None = None,
+           alert_id: int | None = None) -> list[int]:
+    """Notify people on every channel they have (the caller commits)."""
+    now = utcnow()
+    db.session.flush()
+    rows = [row(u, channel, address, kind, subject, body, dedup_key, case_id, alert_id, now)
+            for u in users if u is not None and u.active for channel, address in channels_for(u, kind)]
+    return queue_rows(rows)
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.channel == "inapp", Notification.read_at.is_(None))
+    ) or 0

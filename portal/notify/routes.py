@@ -1,0 +1,102 @@
+"""In-app notifications (the bell) and the managers' view of deliveries."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import update
+
+from portal.access import ALL_ROLES, role_required
+from portal.extensions import db
+from portal.htmx import render
+from portal.models import Notification, Role
+from portal.notify import bp
+from portal.notify.jobs import retry_failed
+from portal.notify.outbox import unread_count
+from portal.timeutil import utcnow
+
+PAGE_SIZE = 20
+
+
+def _page(stmt, size: int = PAGE_SIZE):
+    page = max(request.args.get("page", 1, type=int), 1)
+    total = db.session.scalar(db.select(db.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+    return items, page, max((total + size - 1) // size, 1), total
+
+
+@bp.route("/notifications/bell")
+@role_required(*ALL_ROLES)
+def bell():
+    """The unread count in the top bar; htmx polls it."""
+    return render_template("notify/_bell.html", unread=unread_count(current_user))
+
+
+@bp.route("/notifications")
+@role_required(*ALL_ROLES)
+def inbox():
+    """The user's in-app notifications, newest first."""
+    stmt = (db.select(Notification).where(Notification.user_id == current_user.id, Notification.channel == "inapp")
+            .order_by(Notification.id.desc()))
+    items, page, pages, total = _page(stmt)
+    return render("notify/inbox.html", "notify/_list.html", "notification-list", items=items, page=page,
+                  pages=pages, total=total, form=FlaskForm(), unread=unread_count(current_user))
+
+
+@bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
+@role_required(*ALL_ROLES)
+def open_notification(notification_id: int):
+    """Mark one read and go to its case."""
+    n = db.session.get(Notification, notification_id)
+    if n is None or n.user_id != current_user.id:
+        abort(404)
+    if FlaskForm().validate_on_submit():
+        n.read_at = n.read_at or utcnow()
+        db.session.commit()
+    return redirect(url_for("cases.detail", case_id=n.case_id) if n.case_id else url_for("notify.inbox"))
+
+
+@bp.route("/notifications/read-all", methods=["POST"])
+@role_required(*ALL_ROLES)
+def read_all():
+    """Mark every notification read."""
+    if FlaskForm().validate_on_submit():
+        db.session.execute(
+            update(Notification).where(Notification.user_id == current_user.id, Notification.channel == "inapp",
+                                       Notification.read_at.is_(None)).values(read_at=utcnow())
+        )
+        db.session.commit()
+        flash(_("All notifications marked as read."), "success")
+    return redirect(url_for("notify.inbox"))
+
+
+@bp.route("/admin/outbox")
+@role_required(Role.MANAGER)
+def outbox():
+    """Deliveries by e-mail and SMS: failed first, then pending; each can be retried."""
+    state = request.args.get("state", "failed")
+    if state not in ("failed", "pending", "sent"):
+        state = "failed"
+    statuses = ("pending", "sending") if state == "pending" else (state,)
+    stmt = (db.select(Notification).where(Notification.channel != "inapp", Notification.status.in_(statuses))
+            .order_by(Notification.id.desc()))
+    items, page, pages, total = _page(stmt)
+    counts = dict(db.session.execute(
+        db.select(Notification.status, db.func.count()).where(Notification.channel != "inapp")
+        .group_by(Notification.status)).all())
+    return render_template("notify/outbox.html", items=items, page=page, pages=pages, total=total, state=state,
+                           counts=counts, form=FlaskForm())
+
+
+@bp.route("/admin/outbox/<int:notification_id>/retry", methods=["POST"])
+@role_required(Role.MANAGER)
+def retry(notification_id: int):
+    """Send a failed delivery again."""
+    if FlaskForm().validate_on_submit():
+        if retry_failed(notification_id):
+            db.session.commit()
+            flash(_("Delivery queued again."), "success")
+        else:
+            flash(_("Only a failed delivery can be retried."), "error")
+    return redirect(url_for("notify.outbox", state="failed"))

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("sla", __name__)

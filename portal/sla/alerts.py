@@ -1,0 +1,134 @@
+"""Firing reminders and escalations: once per (case, rule, level, round), whoever runs it.
+
+The unique key on `alert` is the lock: rows the insert skips were fired before
+(or by a racing worker), so only newly inserted alerts notify anyone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.extensions import db
+from portal.models import Alert, CaseEvent, Role, User
+from portal.notify import outbox
+from portal.timeutil import to_local, utcnow
+
+RULES = {
+    "first_reply": _l("First reply overdue"),
+    "dispatch": _l("Dispatch overdue"),
+    "investigation": _l("Investigation overdue"),
+    "proposal": _l("Solution proposal overdue"),
+    "resolution": _l("Resolution overdue"),
+    "promise": _l("Promised finish time passed"),
+    "invalid_notice": _l("Invalid-verdict notice overdue"),
+    "callback": _l("Callback overdue"),
+    "major": _l("Major complaint"),
+    "group": _l("Group complaint"),
+    "agitated": _l("Agitated resident"),
+    "repeat": _l("Repeat complaint"),
+    "reopened_twice": _l("Reopened twice"),
+}
+REMINDER = _l("Deadline approaching")
+LEVELS = {0: _l("Reminder"), 1: _l("Customer-service manager"), 2: _l("Site manager")}
+
+
+@dataclass(frozen=True)
+class Firing:
+    case_id: int
+    case_number: str
+    department_id: int | None
+    registered_by_id: int | None
+    owner_id: int | None
+    rule: str
+    level: int
+    round: int
+    due_at: datetime | None
+
+
+def rule_label(rule: str, level: int) -> str:
+    return str(REMINDER) if level == 0 else str(RULES.get(rule, rule))
+
+
+def _insert_new(rows: list[dict]) -> list[tuple]:
+    dialect = db.session.get_bind().dialect.name
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = maker(Alert).on_conflict_do_nothing(
+        index_elements=["case_id", "rule", "level", "round"]
+    ).returning(Alert.id, Alert.case_id, Alert.rule, Alert.level, Alert.round)
+    return list(db.session.execute(stmt, rows)) if rows else []
+
+
+class Staff:
+    """Everyone an alert can go to, read in one query per scan."""
+
+    def __init__(self):
+        people = db.session.scalars(
+            db.select(User).where(User.active.is_(True), User.role.in_((Role.CLERK, Role.MANAGER, Role.DEPARTMENT)))
+        ).all()
+        self.by_id = {u.id: u for u in people}
+        self.clerks = [u for u in people if u.role == Role.CLERK]
+        self.managers = {lvl: [u for u in people if u.role == Role.MANAGER and (u.manager_level or 1) == lvl]
+                         for lvl in (1, 2)}
+        self.departments: dict[int, list[User]] = {}
+        for u in people:
+            if u.role == Role.DEPARTMENT and u.department_id:
+                self.departments.setdefault(u.department_id, []).append(u)
+
+    def recipients(self, f: Firing) -> list[User]:
+        if f.level >= 1:
+            chosen = list(self.managers.get(f.level) or self.managers.get(1) or [])
+            owner = self.by_id.get(f.owner_id)
+            if owner is not None and owner not in chosen:
+                chosen.append(owner)
+            return chosen
+        if f.rule in ("first_reply", "invalid_notice", "callback", "dispatch") or not f.department_id:
+            clerk = self.by_id.get(f.registered_by_id)
+            return [clerk] if clerk is not None and clerk.role == Role.CLERK else self.clerks
+        return self.departments.get(f.department_id, [])
+
+
+def fire(firings: list[Firing], now: datetime | None = None, staff: Staff | None = None) -> list[int]:
+    """Record alerts, timeline events for escalations and outbox rows; returns new alert ids."""
+    if not firings:
+        return []
+    now = now or utcnow()
+    created = _insert_new([
+        {"case_id": f.case_id, "rule": f.rule, "level": f.level, "round": f.round, "due_at": f.due_at,
+         "created_at": now, "note": ""} for f in firings
+    ])
+    if not created:
+        return []
+    by_key = {(f.case_id, f.rule, f.level, f.round): f for f in firings}
+    staff = staff or Staff()
+    events, rows = [], []
+    with force_locale("zh_Hans_CN"):  # messages leave the portal in the house language
+        for alert_id, case_id, rule, level, rnd in created:
+            f = by_key[(case_id, rule, level, rnd)]
+            title = rule_label(rule, level)
+            due = f" {_('due')} {to_local(f.due_at):%m-%d %H:%M}" if f.due_at else ""
+            subject = f"[{f.case_number}] {title}"
+            body = f"{RULES.get(rule, rule)}{due}"
+            if level >= 1:
+                events.append({"case_id": case_id, "actor_id": None, "at": now, "action": "escalate",
+                               "from_status": None, "to_status": None, "public": False,
+                               "note": f"{LEVELS[level]}: {RULES.get(rule, rule)}{due}"})
+            kind = "escalation" if level >= 1 else "reminder"
+            for user in staff.recipients(f):
+                for channel, address in outbox.channels_for(user, kind):
+                    rows.append(outbox.row(user, channel, address, kind, subject, str(body),
+                                           f"alert:{alert_id}", case_id, alert_id, now))
+    if events:
+        db.session.execute(insert(CaseEvent), events)
+    outbox.queue_rows(rows)
+    return [c[0] for c in created]
+
+
+def firing_for(case, rule: str, level: int = 1, due_at=None) -> Firing:
+    return Firing(case.id, case.number, case.department_id, case.registered_by_id, case.owner_id,
+                  rule, level, case.reopen_count if rule == "reopened_twice" else 0, due_at)

@@ -1,0 +1,212 @@
+"""Per-case deadlines: started, met, paused and re-budgeted as the case moves (SPEC §3, §5).
+
+`after_action` is called once per lifecycle action; everything here adds to the
+session and the caller commits.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_
+
+from portal import settings
+from portal.models import Case, Deadline, Kind, Role, Status
+from portal.models.cases import OPEN_STATUSES, PAUSED_STATUSES
+from portal.sla import calendar, policy
+from portal.timeutil import utcnow
+
+# Clocks that keep running while a case waits on the resident or a third party:
+# a promised date is the department's own word, notices and callbacks are ours to make.
+UNPAUSED = {"promise", "invalid_notice", "callback"}
+# Clocks the department owns after dispatch, restarted when the case is reopened.
+DEPARTMENT_CLOCKS = ("investigation", "proposal")
+# Actions that answer the investigation and proposal clocks.
+ANSWERS = {"plan", "third_party", "cannot_handle", "complete"}
+
+
+def _shift(cal: calendar.WorkCalendar, metric: str, moment: datetime, seconds: float) -> datetime:
+    return cal.add_work(moment, seconds) if metric == "work" else moment + timedelta(seconds=seconds)
+
+
+def _measure(cal: calendar.WorkCalendar, metric: str, a: datetime, b: datetime) -> float:
+    return cal.work_between(a, b) if metric == "work" else max(0.0, (b - a).total_seconds())
+
+
+def next_check(d: Deadline) -> datetime | None:
+    """The next threshold the scan must look at, or None."""
+    if d.met_at is not None or d.segment_start is None:
+        return None
+    if d.stage == 0:
+        return d.remind_at if d.remind_at is not None and d.remind_at < d.due_at else d.due_at
+    if d.stage == 1:
+        return d.due_at
+    if d.stage == 2:
+        return d.level2_at
+    return None
+
+
+def schedule(d: Deadline, cal: calendar.WorkCalendar) -> None:
+    """Work out reminder, due and level-2 times from the budget left in the running segment."""
+    if d.segment_start is None or d.met_at is not None:
+        d.next_check_at = None
+        return
+    left = d.budget_seconds - d.spent_seconds
+    d.due_at = _shift(cal, d.metric, d.segment_start, left)
+    remind_left = d.budget_seconds * settings.get("reminder_percent") / 100 - d.spent_seconds
+    d.remind_at = _shift(cal, d.metric, d.segment_start, remind_left) if remind_left > 0 else None
+    d.level2_at = (cal.add_work(d.due_at, settings.get("level2_working_days") * cal.day_seconds)
+                   if d.clock == "resolution" else None)
+    d.next_check_at = next_check(d)
+
+
+def _budget(case: Case, clock: str, cal: calendar.WorkCalendar) -> tuple[str, float] | None:
+    if clock == "dispatch" and case.urgent:
+        return "clock", settings.get("urgent_dispatch_minutes") * 60.0
+    lvl = policy.level(case.kind, case.severity, clock)
+    return policy.budget(lvl, cal.day_seconds) if lvl.active else None
+
+
+def _find(case: Case, clock: str, rnd: int | None = None) -> Deadline | None:
+    found = [d for d in case.deadlines if d.clock == clock and (rnd is None or d.round == rnd)]
+    return found[-1] if found else None
+
+
+def start(case: Case, clock: str, at: datetime, cal: calendar.WorkCalendar, rnd: int = 0,
+          due: datetime | None = None) -> Deadline | None:
+    """Start a clock (once per round); `due` fixes an absolute due time (a promise)."""
+    existing = _find(case, clock, rnd)
+    if existing is not None and due is None:
+        return existing
+    if due is not None:
+        metric, seconds = "clock", max(0.0, (due - at).total_seconds())
+    else:
+        found = _budget(case, clock, cal)
+        if found is None:
+            return None
+        metric, seconds = found
+    d = existing or Deadline(clock=clock, round=rnd, stage=0, spent_seconds=0.0, paused_seconds=0.0)
+    if existing is None:
+        case.deadlines.append(d)
+    d.metric, d.budget_seconds, d.started_at, d.segment_start = metric, seconds, at, at
+    d.spent_seconds, d.met_at, d.stage = 0.0, None, 0
+    schedule(d, cal)
+    return d
+
+
+def meet(case: Case, clocks, at: datetime, cancelled: bool = False) -> None:
+    """Stop clocks because what they waited for happened (or no longer applies)."""
+    for d in case.deadlines:
+        if d.clock in clocks and d.met_at is None:
+            d.met_at, d.cancelled, d.next_check_at = at, cancelled, None
+
+
+def _pause(case: Case, at: datetime, cal: calendar.WorkCalendar) -> None:
+    for d in case.deadlines:
+        if d.running and d.clock not in UNPAUSED:
+            d.spent_seconds += _measure(cal, d.metric, d.segment_start, at)
+            d.segment_start, d.paused_at, d.next_check_at = None, at, None
+
+
+def _resume(case: Case, at: datetime, cal: calendar.WorkCalendar) -> None:
+    for d in case.deadlines:
+        if d.met_at is None and d.paused_at is not None:
+            d.paused_seconds += (at - d.paused_at).total_seconds()
+            d.segment_start, d.paused_at = at, None
+            schedule(d, cal)
+
+
+def rebudget(case: Case, cal: calendar.WorkCalendar, at: datetime) -> None:
+    """Severity, kind or urgency changed: policy clocks take the new allowance."""
+    for d in case.deadlines:
+        if d.met_at is not None or d.clock not in policy.POLICY_CLOCKS:
+            continue
+        found = _budget(case, d.clock, cal)
+        if found is None:
+            meet(case, {d.clock}, at, cancelled=True)
+            continue
+        d.metric, d.budget_seconds = found
+        schedule(d, cal)
+
+
+def summarise(case: Case) -> None:
+    """Keep the earliest running due time on the case for boards."""
+    running = [d for d in case.deadlines if d.running and d.due_at is not None]
+    first = min(running, key=lambda d: d.due_at, default=None)
+    case.due_at = first.due_at if first else None
+    case.due_clock = first.clock if first else None
+    case.remind_at = first.remind_at if first else None
+    case.sla_paused = case.status in PAUSED_STATUSES
+
+
+def after_action(case: Case, action: str, actor, before: Status | None, public: bool = True,
+                 at: datetime | None = None) -> None:
+    """Bring the case's clocks in line with what just happened to it."""
+    at = at or utcnow()
+    cal = calendar.load()
+    rnd = case.reopen_count
+    if action == "register":
+        start(case, "first_reply", case.received_at, cal)
+        start(case, "resolution", case.received_at, cal)
+        if case.kind == Kind.REPAIR:
+            start(case, "dispatch", case.received_at, cal)
+    elif action == "classify":
+        rebudget(case, cal, at)
+    if actor is not None and actor.role != Role.RESIDENT and public and action not in ("register", "classify"):
+        meet(case, {"first_reply"}, at)  # the first thing the resident hears from us
+    if action in ("dispatch", "reassign"):
+        meet(case, {"dispatch"}, at)
+        for clock in DEPARTMENT_CLOCKS:
+            start(case, clock, at, cal, rnd)
+    if action in ANSWERS:
+        meet(case, set(DEPARTMENT_CLOCKS), at)
+    if action == "plan" and case.promised_at is not None:
+        start(case, "promise", at, cal, rnd, due=case.promised_at)
+    if action == "complete":
+        meet(case, {"resolution", "promise", "dispatch"}, at)
+        start(case, "callback", at, cal, rnd)
+    if action == "mark_invalid":
+        start(case, "invalid_notice", at, cal, rnd)
+    if action == "overturn":
+        meet(case, {"invalid_notice"}, at, cancelled=True)
+        for d in case.deadlines:  # the verdict was wrong: the original clocks count on
+            if d.clock == "resolution" and d.cancelled:
+                d.met_at, d.cancelled = None, False
+                schedule(d, cal)
+    if before == Status.RESOLVED and case.status == Status.DISPATCHED:  # reopened
+        meet(case, {"callback"}, at, cancelled=True)
+        start(case, "resolution", at, cal, rnd)
+        for clock in DEPARTMENT_CLOCKS:
+            start(case, clock, at, cal, rnd)
+    if case.status == Status.CALLBACK_DONE:
+        meet(case, {"callback"}, at)
+    if case.status not in OPEN_STATUSES:
+        keep = {"invalid_notice", "callback"} if case.status != Status.CLOSED else set()
+        stop = {d.clock for d in case.deadlines} - keep
+        meet(case, stop, at, cancelled=case.status != Status.RESOLVED)
+    if case.status in PAUSED_STATUSES and before not in PAUSED_STATUSES:
+        _pause(case, at, cal)
+    elif before in PAUSED_STATUSES and case.status not in PAUSED_STATUSES:
+        _resume(case, at, cal)
+    summarise(case)
+
+
+def overdue_clause(now: datetime):
+    """Open cases with a running deadline already passed."""
+    return and_(Case.status.in_(OPEN_STATUSES), Case.due_at.is_not(None), Case.due_at < now)
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    return case.is_open and case.due_at is not None and case.due_at < now
+
+
+def urgency(case: Case, now: datetime) -> str:
+    """'overdue', 'warn' (past the reminder point), 'ok', 'paused' or '' for boards."""
+    if not case.is_open:
+        return ""
+    if case.sla_paused:
+        return "paused"
+    if case.due_at is None:
+        return ""
+    if case.due_at < now:
+        return "overdue"
+    return "warn" if case.remind_at is not None and case.remind_at <= now else "ok"
