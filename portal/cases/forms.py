@@ -38,6 +38,12 @@ class ExplanationForm(RequiredNoteForm):
                                      Length(max=NOTE_MAX)])
 
 
+class InstructionForm(RequiredNoteForm):
+    note = TextAreaField(_l("Instruction for the department"),
+                         validators=[DataRequired(_l("Write the instruction for the department.")),
+                                     Length(max=NOTE_MAX)])
+
+
 class CommentForm(RequiredNoteForm):
     note = TextAreaField(_l("Comment"), validators=[DataRequired(_l("Write a comment.")), Length(max=NOTE_MAX)])
     photos = MultipleFileField(_l("Photos (up to 5)"))
@@ -93,6 +99,8 @@ ACTION_FORMS = {
     "third_party": ThirdPartyForm,
     "resume": NoteForm,
     "await_resident": ReasonForm,
+    "instruct": InstructionForm,
+    "take_over": NoteForm,
     "cannot_handle": ExplanationForm,
     "confirm": NoteForm,
     "reject": ReasonForm,

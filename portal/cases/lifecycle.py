@@ -201,6 +201,20 @@ def _comment(case: Case, user: User, data: dict) -> str:
     return _require(data, "note", _l("Write a comment."))
 
 
+@action("instruct", _l("Give an instruction"), {Role.MANAGER}, ANY_OPEN | {S.RESOLVED}, public=False)
+def _instruct(case: Case, user: User, data: dict) -> str:
+    """A manager's instruction: internal, shown to the department on the case and its queue."""
+    return _require(data, "note", _l("Write the instruction for the department."))
+
+
+@action("take_over", _l("Take over"), {Role.MANAGER}, ANY_OPEN | {S.RESOLVED}, public=False)
+def _take_over(case: Case, user: User, data: dict) -> str:
+    if case.owner_id == user.id:
+        raise TransitionError(_l("You already own this case."))
+    case.owner_id = user.id
+    return " ".join(p for p in (user.display_name, (data.get("note") or "").strip()) if p)
+
+
 def reopen(case: Case) -> None:
     """Back to the department; its supervisor visits in person (SPEC §4)."""
     case.reopen_count += 1

@@ -132,3 +132,11 @@ def fire(firings: list[Firing], now: datetime | None = None, staff: Staff | None
 def firing_for(case, rule: str, level: int = 1, due_at=None) -> Firing:
     return Firing(case.id, case.number, case.department_id, case.registered_by_id, case.owner_id,
                   rule, level, case.reopen_count if rule == "reopened_twice" else 0, due_at)
+
+
+def acknowledge(alert: Alert, user: User, note: str = "") -> bool:
+    """A manager has seen an escalation (the caller commits); False if it already was."""
+    if alert.acknowledged_at is not None:
+        return False
+    alert.acknowledged_at, alert.acknowledged_by_id, alert.note = utcnow(), user.id, note.strip()[:500]
+    return True
