@@ -36,3 +36,38 @@ def init_cli(app: Flask) -> None:
         db.session.add(user)
         db.session.commit()
         click.echo(f"Created {username} ({role}).")
+
+    sla = click.Group("sla", help="Deadlines: reminders and escalations.")
+    app.cli.add_command(sla)
+
+    @sla.command("scan")
+    @click.option("--at", "at", default=None, help="ISO time to scan at (default: now); naive = local time zone.")
+    @click.option("--dry-run", is_flag=True, help="Only print what would fire; change nothing.")
+    def sla_scan(at, dry_run):
+        """Fire the reminders and escalations due by now (or --at)."""
+        from datetime import datetime
+
+        from portal.sla.alerts import LEVELS, rule_label
+        from portal.sla.scan import scan
+        from portal.timeutil import local_zone, to_local, utcnow
+        moment = utcnow()
+        if at:
+            try:
+                moment = datetime.fromisoformat(at)
+            except ValueError:
+                raise click.BadParameter("use an ISO time such as 2026-10-01T09:00", param_hint="--at")
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=local_zone())
+        firings = scan(moment, dry_run=dry_run)
+        for f in firings:
+            due = f" due {to_local(f.due_at):%Y-%m-%d %H:%M}" if f.due_at else ""
+            click.echo(f"{f.case_number}  {f.rule:<15} level {f.level} ({LEVELS[f.level]}: "
+                       f"{rule_label(f.rule, f.level)}){due}")
+        verb = "would fire" if dry_run else "fired"
+        click.echo(f"{len(firings)} {verb} at {to_local(moment):%Y-%m-%d %H:%M %Z}.")
+
+    @sla.command("deliver")
+    def sla_deliver():
+        """Hand pending e-mail and SMS deliveries to the job runner (the minute tick does this too)."""
+        from portal.notify.jobs import sweep
+        click.echo(f"{sweep()} deliveries re-queued.")

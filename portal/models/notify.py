@@ -37,3 +37,4 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     user = relationship("User")
     case = relationship("Case")
+    alert = relationship("Alert")
