@@ -1,0 +1,198 @@
+"""The real Redis/RQ path: a redis-server and `rq worker` processes on loopback.
+
+These tests build their own app on a database file (or the PostgreSQL test
+database) that the worker processes open too, exactly as production does.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from portal import create_app
+from portal import config as portal_config
+from portal.extensions import db
+from portal.jobs import enqueue_now
+from portal.models import Notification
+from portal.timeutil import utcnow
+from tests import factories
+
+pytestmark = pytest.mark.redis
+VENV_BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("PORTAL_REQUIRE_REDIS") == "1":
+            pytest.fail("redis-server is not installed (scripts/test installs it)")
+        pytest.skip("redis-server not installed")
+    port = _free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    from redis import Redis
+    client = Redis.from_url(url)
+    _wait(lambda: _ping(client), 10, "redis-server")
+    yield url
+    client.close()
+    proc.terminate()
+    proc.wait(10)
+
+
+def _ping(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def rq_app(tmp_path, redis_url, database_url):
+    url = database_url if database_url.startswith("postgresql") else f"sqlite:///{tmp_path / 'rq.db'}"
+    config = portal_config.TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = url
+    config.REDIS_URL = redis_url
+    config.JOBS_SYNC = False
+    config.OUTBOX_DIR = str(tmp_path / "outbox")
+    config.UPLOAD_DIR = str(tmp_path / "uploads")
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+    conn = app.extensions.get("portal_redis")
+    if conn is not None:
+        conn.close()
+
+
+def start_worker(app, tmp_path, name: str, **env) -> subprocess.Popen:
+    """`rq worker --with-scheduler` in its own process group, configured by environment like production."""
+    environ = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "OUTBOX_DIR": app.config["OUTBOX_DIR"],
+        "PORTAL_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SECRET_KEY": "worker-test-secret-key-0123456789",
+        "MAIL_BACKEND": "file", "SMS_BACKEND": "file",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        **env,
+    }
+    log = open(tmp_path / f"{name}.log", "wb")
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "rq"), "worker", "--with-scheduler", "--url", app.config["REDIS_URL"], "--name", name,
+         "portal-alerts", "portal-notify", "portal-default"],
+        env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    proc.log_file = log
+    return proc
+
+
+def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    proc.wait(20)
+    proc.log_file.close()
+
+
+def _status(notification_id: int) -> tuple:
+    db.session.expire_all()
+    n = db.session.get(Notification, notification_id)
+    return n.status, n.attempts
+
+
+def test_worker_runs_the_scan_and_delivers_the_escalation(rq_app, tmp_path):
+    ref = factories.reference()
+    clerk = factories.user(factories.Role.CLERK)
+    manager = factories.user(factories.Role.MANAGER)
+    manager.email = "manager@example.com"
+    resident = factories.user(factories.Role.RESIDENT, unit=ref["units"][0])
+    case = factories.case(resident, clerk, received_at=utcnow() - timedelta(days=2))
+    db.session.commit()
+    worker = start_worker(rq_app, tmp_path, "w-scan")
+    try:
+        enqueue_now("portal.sla.jobs.tick", queue="portal-alerts")
+        emails = _wait(lambda: db.session.scalars(
+            select(Notification).where(Notification.user_id == manager.id, Notification.channel == "email",
+                                       Notification.status == "sent")).all() or db.session.rollback(),
+            60, "the escalation e-mail to be delivered by the worker")
+        assert all(case.number in n.subject for n in emails)
+        for n in emails:
+            assert (Path(rq_app.config["OUTBOX_DIR"]) / f"email-{n.id}.eml").exists()
+        # A second tick finds nothing new: nobody is notified twice.
+        before = db.session.scalar(select(func.count()).select_from(Notification))
+        enqueue_now("portal.sla.jobs.tick", queue="portal-alerts")
+        from rq import Queue
+        queue = Queue("portal-alerts", connection=rq_app.extensions["portal_redis"])
+        _wait(lambda: queue.count == 0 and not queue.started_job_registry.get_job_ids(), 30, "the second tick")
+        time.sleep(0.5)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Notification)) == before
+    finally:
+        stop(worker)
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing_and_doubles_nothing(rq_app, tmp_path):
+    manager = factories.user(factories.Role.MANAGER)
+    manager.email = "manager@example.com"
+    db.session.commit()
+    from portal.notify.outbox import row
+    rows = [row(manager, "email", manager.email, "escalation", "[TS1] 处理超时", "请处理", "crash-test")]
+    rows[0].update(created_at=utcnow())
+    db.session.add(Notification(**rows[0]))
+    db.session.commit()
+    notification_id = db.session.scalar(select(Notification.id))
+    outbox = Path(rq_app.config["OUTBOX_DIR"])
+
+    slow = start_worker(rq_app, tmp_path, "w-slow", PORTAL_DELIVERY_DELAY="30", NOTIFY_LEASE_SECONDS="2")
+    try:
+        enqueue_now("portal.notify.jobs.deliver_many", [notification_id], queue="portal-notify")
+        _wait(lambda: _status(notification_id)[0] == "sending", 60, "the slow worker to claim the delivery")
+    finally:
+        stop(slow, signal.SIGKILL)  # the whole process group: worker and work horse, mid-delivery
+    assert _status(notification_id) == ("sending", 1)
+    assert not list(outbox.glob("email-*.eml"))
+
+    rq_app.config["NOTIFY_LEASE_SECONDS"] = 2
+    time.sleep(2.5)  # the dead worker's claim expires
+    healthy = start_worker(rq_app, tmp_path, "w-healthy", NOTIFY_LEASE_SECONDS="2")
+    try:
+        from portal.notify.jobs import sweep
+        assert sweep() == 1
+        _wait(lambda: _status(notification_id)[0] == "sent", 60, "the retry to deliver")
+        time.sleep(1)  # give any duplicate a chance to show up
+    finally:
+        stop(healthy)
+    assert _status(notification_id) == ("sent", 2)
+    assert [p.name for p in outbox.glob("email-*.eml")] == [f"email-{notification_id}.eml"]
