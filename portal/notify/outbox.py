@@ -31,9 +31,9 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> list[tuple[int, str]]:
     maker = postgresql.insert if dialect == "postgresql" else sqlite.insert if dialect == "sqlite" else None
     if maker is None:  # pragma: no cover - only PostgreSQL and SQLite are supported
         raise RuntimeError(f"unsupported database {dialect}")
-    stmt = maker(Notification).on_conflict_do_nothing(
+    stmt = maker(Notification.__table__).on_conflict_do_nothing(
         index_elements=["dedup_key", "user_id", "channel"]
-    ).returning(Notification.id, Notification.channel)
+    ).returning(Notification.__table__.c.id, Notification.__table__.c.channel)
     return [(row.id, row.channel) for row in db.session.execute(stmt, rows)]
 
 

@@ -58,9 +58,10 @@ def rule_label(rule: str, level: int) -> str:
 def _insert_new(rows: list[dict]) -> list[tuple]:
     dialect = db.session.get_bind().dialect.name
     maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = maker(Alert).on_conflict_do_nothing(
+    table = Alert.__table__  # Core, not ORM, so rows with NULLs still go in one statement
+    stmt = maker(table).on_conflict_do_nothing(
         index_elements=["case_id", "rule", "level", "round"]
-    ).returning(Alert.id, Alert.case_id, Alert.rule, Alert.level, Alert.round)
+    ).returning(table.c.id, table.c.case_id, table.c.rule, table.c.level, table.c.round)
     return list(db.session.execute(stmt, rows)) if rows else []
 
 
@@ -107,24 +108,28 @@ def fire(firings: list[Firing], now: datetime | None = None, staff: Staff | None
     by_key = {(f.case_id, f.rule, f.level, f.round): f for f in firings}
     staff = staff or Staff()
     events, rows = [], []
+    texts: dict[tuple[str, int], tuple[str, str, str]] = {}
     with force_locale("zh_Hans_CN"):  # messages leave the portal in the house language
+        due_word = _("due")
         for alert_id, case_id, rule, level, rnd in created:
             f = by_key[(case_id, rule, level, rnd)]
-            title = rule_label(rule, level)
-            due = f" {_('due')} {to_local(f.due_at):%m-%d %H:%M}" if f.due_at else ""
+            if (rule, level) not in texts:  # translate once per rule, not once per case
+                texts[(rule, level)] = (rule_label(rule, level), str(RULES.get(rule, rule)), str(LEVELS[level]))
+            title, rule_text, level_text = texts[(rule, level)]
+            due = f" {due_word} {to_local(f.due_at):%m-%d %H:%M}" if f.due_at else ""
             subject = f"[{f.case_number}] {title}"
-            body = f"{RULES.get(rule, rule)}{due}"
+            body = f"{rule_text}{due}"
             if level >= 1:
                 events.append({"case_id": case_id, "actor_id": None, "at": now, "action": "escalate",
                                "from_status": None, "to_status": None, "public": False,
-                               "note": f"{LEVELS[level]}: {RULES.get(rule, rule)}{due}"})
+                               "note": f"{level_text}: {rule_text}{due}"})
             kind = "escalation" if level >= 1 else "reminder"
             for user in staff.recipients(f):
                 for channel, address in outbox.channels_for(user, kind):
-                    rows.append(outbox.row(user, channel, address, kind, subject, str(body),
+                    rows.append(outbox.row(user, channel, address, kind, subject, body,
                                            f"alert:{alert_id}", case_id, alert_id, now))
     if events:
-        db.session.execute(insert(CaseEvent), events)
+        db.session.execute(insert(CaseEvent.__table__), events)
     outbox.queue_rows(rows)
     return [c[0] for c in created]
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import select, update
 
@@ -23,8 +24,8 @@ class Planned:
 
 def _plan(row, now: datetime) -> Planned:
     """What crossing the row's next threshold means: a reminder, an escalation, or nothing."""
-    d = Deadline(clock=row.clock, stage=row.stage, remind_at=row.remind_at, due_at=row.due_at,
-                 level2_at=row.level2_at, segment_start=row.segment_start, met_at=None)
+    d = SimpleNamespace(clock=row.clock, stage=row.stage, remind_at=row.remind_at, due_at=row.due_at,
+                        level2_at=row.level2_at, segment_start=row.segment_start, met_at=None)
     rule, level = row.clock, None
     if d.stage <= 1 and d.due_at is not None and d.due_at <= now:
         d.stage, level = 2, 1  # a reminder after the deadline is pointless: escalate instead
