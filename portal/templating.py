@@ -23,6 +23,7 @@ NAV = {
     Role.DEPARTMENT: [("department.queue", _l("Work queue"))],
     Role.MANAGER: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
                    ("escalation.escalations", _l("Escalations")), ("admin.phrases", _l("Phrases")),
+                   ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
                    ("admin.settings_page", _l("Settings"))],
 }
 
@@ -43,6 +44,12 @@ def time_left(due: datetime | None) -> str:
     span = (_("%(d)dd %(h)dh", d=days, h=hours) if days else
             _("%(h)dh %(m)dm", h=hours, m=mins) if hours else _("%(m)dm", m=mins))
     return _("%(span)s left", span=span) if seconds >= 0 else _("overdue %(span)s", span=span)
+
+
+def missing_calendar_years() -> list[int]:
+    """Years a manager must enter; called only by base.html for managers (calendar.load caches in g)."""
+    from portal.sla.calendar import missing_years
+    return missing_years(local_now().date())
 
 
 def init_templating(app: Flask) -> None:
@@ -82,4 +89,5 @@ def init_templating(app: Flask) -> None:
             "htmx_local": url_for("static", filename=f"vendor/htmx-{HTMX_VERSION}.min.js"),
             "now_local": local_now(),
             "Role": Role,
+            "missing_calendar_years": missing_calendar_years,
         }

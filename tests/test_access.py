@@ -12,7 +12,7 @@ from portal.access import ACCESS_ATTR
 from portal.cases.lifecycle import perform
 from portal import config as portal_config
 from portal.extensions import db
-from portal.models import Attachment, CaseEvent, Notification, Phrase, Role
+from portal.models import Alert, Attachment, CaseEvent, Notification, Phrase, Role
 from tests import factories
 from tests.conftest import csrf_token, login_as, post
 
@@ -76,8 +76,10 @@ def dataset(app, people):
                         subject="测试", body="", address="13800000000", dedup_key="access-test",
                         status="failed", attempts=5)
     db.session.add(note)
+    alert = Alert(case_id=case.id, rule="agitated", level=1, round=0, note="")  # for the escalation board
+    db.session.add(alert)
     db.session.commit()
-    return {"case": case, "attachment": att, "phrase": phrase, "notification": note}
+    return {"case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert}
 
 
 def url_args(arguments: frozenset, data: dict) -> dict:
@@ -88,6 +90,8 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "code": "en",
         "phrase_id": data["phrase"].id,
         "notification_id": data["notification"].id,
+        "alert_id": data["alert"].id,
+        "action": "instruct",
     }
     unknown = arguments - values.keys()
     assert not unknown, f"tests/test_access.py has no sample value for URL argument(s) {unknown}; add one"

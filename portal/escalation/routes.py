@@ -1,28 +1,161 @@
-"""First escalation view: what a manager must not miss."""
+"""The escalation board: open manager alerts, acknowledged or acted on in place."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, or_
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from portal.access import role_required
-from portal.board.filters import list_context
-from portal.board.routes import row_actionable
-from portal.sla.deadlines import overdue_clause
+from portal.board.query import Page
+from portal.cases.lifecycle import can
+from portal.cases.service import action_form, action_label, submit_action
 from portal.escalation import bp
-from portal.htmx import render
-from portal.models import Case, Role, Severity
+from portal.escalation.forms import AcknowledgeForm, EscalationFilterForm
+from portal.extensions import db
+from portal.htmx import render, targets
+from portal.models import Alert, Case, CaseEvent, Role
 from portal.models.cases import OPEN_STATUSES
-from portal.timeutil import utcnow
+from portal.sla import alerts
+from portal.timeutil import as_utc, utcnow
+
+CASE_ACTIONS = ("take_over", "reassign", "instruct")
 
 
-def escalation_clause(now):
-    """Open cases that are major, were reopened, or passed a promised time."""
-    return and_(Case.status.in_(OPEN_STATUSES),
-                or_(Case.severity == Severity.MAJOR, Case.reopen_count > 0, overdue_clause(now)))
+def alert_query(values: dict):
+    """Escalations (level ≥ 1) narrowed by the validated filter values."""
+    stmt = select(Alert).join(Case, Alert.case_id == Case.id).where(Alert.level >= 1)
+    show = values.get("show") or "open"
+    if show in ("open", "unacknowledged"):
+        stmt = stmt.where(Alert.acknowledged_at.is_(None))
+    if show == "open":
+        stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
+    elif show == "acknowledged":
+        stmt = stmt.where(Alert.acknowledged_at.is_not(None))
+    if values.get("level"):
+        stmt = stmt.where(Alert.level == int(values["level"]))
+    if values.get("rule"):
+        stmt = stmt.where(Alert.rule == values["rule"])
+    # Unanswered ones oldest first (they have waited longest); history newest first.
+    order = ((Alert.level.desc(), Alert.created_at.asc()) if show in ("open", "unacknowledged")
+             else (Alert.created_at.desc(),))
+    return stmt.order_by(*order, Alert.id)
+
+
+def alert_page(stmt, page: int, size: int) -> Page:
+    """One count and one page query; cases, departments and owners joined."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = min(max(1, page), max(1, -(-total // size)))
+    rows = db.session.scalars(stmt.options(
+        joinedload(Alert.case).joinedload(Case.department), joinedload(Alert.case).joinedload(Case.owner),
+        joinedload(Alert.acknowledged_by),
+    ).limit(size).offset((page - 1) * size)).unique().all()
+    return Page(list(rows), total, page, size)
+
+
+def latest_instructions(case_ids) -> dict[int, CaseEvent]:
+    """The newest manager instruction of each case, in one query."""
+    events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(set(case_ids)),
+                                                        CaseEvent.action == "instruct")
+                                .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())).all()
+    latest: dict[int, CaseEvent] = {}
+    for e in events:
+        latest.setdefault(e.case_id, e)
+    return latest
+
+
+def age(alert: Alert) -> str:
+    """Time since the alert fired, in the units the board uses."""
+    minutes = max(0, int((utcnow() - as_utc(alert.created_at)).total_seconds())) // 60
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    return (_("%(d)dd %(h)dh", d=days, h=hours) if days else
+            _("%(h)dh %(m)dm", h=hours, m=mins) if hours else _("%(m)dm", m=mins))
+
+
+def row_forms(alert: Alert, failed: tuple[str, object] | None = None) -> dict:
+    """The forms a row offers now; a failed one comes back with its messages and input."""
+    case, forms = alert.case, {}
+    if alert.acknowledged_at is None:
+        forms["acknowledge"] = AcknowledgeForm(formdata=None, prefix=f"ack{alert.id}")
+    for name in CASE_ACTIONS:
+        if can(current_user, case, name) and not (name == "take_over" and case.owner_id == current_user.id):
+            forms[name] = action_form(name, case)
+    if "reassign" in forms:
+        forms["reassign"].department_id.data = 0  # a reassignment is a choice, never a default
+    if failed is not None:
+        forms[failed[0]] = failed[1]
+    return forms
+
+
+def row_context(failed_alert: int | None = None, failed=None) -> dict:
+    return {"age": age, "rule_label": alerts.rule_label, "levels": alerts.LEVELS,
+            "row_forms": lambda a: row_forms(a, failed if a.id == failed_alert else None),
+            "open_row": failed_alert}
+
+
+def board_context(failed_alert: int | None = None, failed=None) -> dict:
+    """Filters, the page of alerts and what each row needs, from the query string."""
+    form = EscalationFilterForm(formdata=request.args)
+    form.validate()
+    values = {k: f.data for k, f in form._fields.items() if not f.errors and f.data not in (None, "")}
+    page = alert_page(alert_query(values), values.get("page", 1), current_app.config["BOARD_PAGE_SIZE"])
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return {"filters": form, "page": page, "list_args": args, "filters_open": bool(args),
+            "instructions": latest_instructions(a.case_id for a in page.items),
+            **row_context(failed_alert, failed)}
 
 
 @bp.route("/escalations")
 @role_required(Role.MANAGER)
 def escalations():
-    """Major, reopened and overdue open cases, filterable like the board."""
-    ctx = list_context(current_user, "escalation.escalations", extra=escalation_clause(utcnow()))
-    ctx.update(row_actionable=row_actionable, board=True, row_menu=True)
-    return render("escalation/escalations.html", "board/_table.html", "case-table", **ctx)
+    """Open escalations with their case, rule, level, age and owner; filter, page, act in place."""
+    return render("escalation/escalations.html", "escalation/_list.html", "escalation-list", **board_context())
+
+
+def _get_alert_or_404(alert_id: int) -> Alert:
+    alert = db.session.get(Alert, alert_id)
+    if alert is None or alert.level < 1:
+        abort(404)
+    return alert
+
+
+def _answer(alert: Alert, ok: bool, name: str, form, notice: str | None):
+    """The row for htmx, else a redirect (done) or the whole board with the form open (failed)."""
+    failed = None if ok else (name, form)
+    if targets(f"alert-{alert.id}"):
+        instructions = latest_instructions([alert.case_id])
+        return render_template("escalation/_row.html", alert=alert, notice=notice, instructions=instructions,
+                               **row_context(alert.id, failed))
+    if ok:
+        flash(notice, "success")
+        return redirect(url_for("escalation.escalations"))
+    return render("escalation/escalations.html", "escalation/_list.html", "escalation-list",
+                  **board_context(alert.id, failed))
+
+
+@bp.route("/escalations/<int:alert_id>/acknowledge", methods=["POST"])
+@role_required(Role.MANAGER)
+def acknowledge(alert_id: int):
+    """Mark an escalation as seen, with an optional note; who and when are recorded."""
+    alert = _get_alert_or_404(alert_id)
+    form = AcknowledgeForm(prefix=f"ack{alert.id}")
+    ok = form.validate_on_submit()
+    if ok:
+        done = alerts.acknowledge(alert, current_user, form.note.data or "")
+        db.session.commit()
+        notice = _("Acknowledged.") if done else _("Already acknowledged by %(who)s.",
+                                                    who=alert.acknowledged_by.display_name)
+        return _answer(alert, True, "acknowledge", form, notice)
+    return _answer(alert, False, "acknowledge", form, None)
+
+
+@bp.route("/escalations/<int:alert_id>/act/<any(take_over, reassign, instruct):action>", methods=["POST"])
+@role_required(Role.MANAGER)
+def act(alert_id: int, action: str):
+    """Take over, reassign or instruct on the alert's case through the case lifecycle."""
+    alert = _get_alert_or_404(alert_id)
+    form = action_form(action, alert.case, submitted=True)
+    outcome = submit_action(alert.case, current_user, action, form)
+    notice = _("Done: %(action)s.", action=action_label(action)) if outcome.ok else None
+    return _answer(alert, outcome.ok, action, form, notice)
