@@ -340,19 +340,6 @@ def test_manager_closes_a_resolved_case(as_, people):
     assert case.status == Status.CLOSED and case.closed_at is not None
 
 
-def test_escalations_list_major_open_cases_and_not_minor_closed_ones(as_, people):
-    major = make_case(people)
-    perform(major, people["clerk"], "classify", {"category_id": people["ref"]["water"].id, "severity": "major"})
-    minor_closed = make_case(people, TO_ENG + ("accept", "complete", "close"))
-    minor_open = make_case(people, TO_ENG)
-    db.session.commit()
-    page = html(as_("manager").get("/escalations"))
-    rows = {n.attrs["id"] for n in page.all("tr") if n.attrs.get("id", "").startswith("row-")}
-    assert f"row-{major.id}" in rows
-    assert f"row-{minor_closed.id}" not in rows and f"row-{minor_open.id}" not in rows
-    assert as_("clerk").get("/escalations").status_code == 403
-
-
 def offered_phrases(client, case) -> list[str]:
     page = html(client.get(f"/cases/{case.id}"))
     return [b.attrs["data-insert"] for b in page.all("button", cls="chip")]
