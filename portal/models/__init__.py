@@ -12,9 +12,15 @@ from portal.models.cases import (
     Status,
 )
 from portal.models.settings import Phrase, Setting
+from portal.models.callbacks import (  # noqa: E402
+    CallbackKind, CallbackPlan, CallbackPromise, CallbackRecord, CallbackTask, MaintenanceWork,
+    Method, PlanStatus, SampleSeed, Satisfaction, TaskStatus,
+)
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
+    "CallbackKind", "CallbackPlan", "CallbackPromise", "CallbackRecord", "CallbackTask",
+    "MaintenanceWork", "Method", "PlanStatus", "SampleSeed", "Satisfaction", "TaskStatus",
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "Setting", "Severity", "Status", "Unit", "User",
