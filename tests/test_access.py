@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,7 +13,9 @@ from portal.access import ACCESS_ATTR
 from portal.cases.lifecycle import perform
 from portal import config as portal_config
 from portal.extensions import db
-from portal.models import Attachment, CaseEvent, Phrase, Role
+from portal.callbacks.links import make_token
+from portal.models import Attachment, CallbackKind, CallbackPlan, CallbackTask, CaseEvent, Phrase, Role
+from portal.timeutil import utcnow
 from tests import factories
 from tests.conftest import csrf_token, login_as, post
 
@@ -35,7 +38,7 @@ PEOPLE_KEY = {"stranger": "resident", "owner": "other_resident", "clerk": "clerk
 # Nobody here may change the dataset case, whatever they send.
 OUTSIDERS = ("anonymous", "anonymous_htmx", "stranger", "eng")
 # URL arguments that point at one case; a stranger must not learn it exists.
-CASE_ARGS = {"case_id", "attachment_id"}
+CASE_ARGS = {"case_id", "attachment_id", "task_id"}
 
 
 def _routes():
@@ -71,7 +74,15 @@ def dataset(app, people):
     db.session.add(att)
     db.session.commit()
     phrase = db.session.scalar(select(Phrase))
-    return {"case": case, "attachment": att, "phrase": phrase}
+    # A pending callback on the case (the owner's survey) and a draft callback plan.
+    task = CallbackTask(kind=CallbackKind.COMPLAINT, case_id=case.id, resident_id=case.resident_id,
+                        unit_id=case.unit_id, due_at=utcnow() + timedelta(days=3), reason="complaint")
+    plan = CallbackPlan(year=2026, month=12)
+    db.session.add_all([task, plan])
+    db.session.commit()
+    with app.test_request_context():
+        token = make_token(task)
+    return {"case": case, "attachment": att, "phrase": phrase, "task": task, "plan": plan, "token": token}
 
 
 def url_args(arguments: frozenset, data: dict) -> dict:
@@ -81,6 +92,9 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "name": "comment",
         "code": "en",
         "phrase_id": data["phrase"].id,
+        "task_id": data["task"].id,
+        "plan_id": data["plan"].id,
+        "token": data["token"],
     }
     unknown = arguments - values.keys()
     assert not unknown, f"tests/test_access.py has no sample value for URL argument(s) {unknown}; add one"

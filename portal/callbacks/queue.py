@@ -129,4 +129,4 @@ def queue_context(args, user: User, size: int = 20) -> dict:
     page = page_of(stmt, tab, values.get("page") or 1, size)
     list_args = {k: v for k, v in values.items() if k != "page" and v not in (None, "")}
     return {"filters": form, "tab": tab, "page": page, "tab_counts": counts(stmt), "tabs": TABS,
-            "list_args": list_args, "now": utcnow()}
+            "list_args": list_args, "now": utcnow(), "L": labels}

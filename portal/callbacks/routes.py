@@ -70,7 +70,7 @@ def _panel_context(task: CallbackTask, form=None, answer_form=None, notice=None)
 def queue():
     """The callback queue: due today, overdue, upcoming, done; filters by kind, caller, building."""
     ctx = queue_context(request.args, current_user)
-    return render("callbacks/queue.html", "callbacks/_queue.html", "callback-queue", L=labels, **ctx)
+    return render("callbacks/queue.html", "callbacks/_queue.html", "callback-queue", **ctx)
 
 
 @bp.route("/callbacks/<int:task_id>")
@@ -81,7 +81,7 @@ def task(task_id: int):
     if targets("task-panel"):
         return render("callbacks/queue.html", "callbacks/_task.html", "task-panel", **_panel_context(task))
     ctx = queue_context(request.args, current_user)
-    return render("callbacks/queue.html", "callbacks/_queue.html", "callback-queue", L=labels,
+    return render("callbacks/queue.html", "callbacks/_queue.html", "callback-queue",
                   **{**ctx, **_panel_context(task)})
 
 
@@ -92,7 +92,7 @@ def _panel_response(task, status=200, changed=False, **kwargs):
             flash(kwargs.get("notice"), "success")
             return redirect(url_for("callbacks.task", task_id=task.id))
         ctx = queue_context(request.args, current_user)
-        return render("callbacks/queue.html", "callbacks/_queue.html", "callback-queue", L=labels,
+        return render("callbacks/queue.html", "callbacks/_queue.html", "callback-queue",
                       **{**ctx, **_panel_context(task, **kwargs)})
     response = make_response(render_template("callbacks/_task.html", **_panel_context(task, **kwargs)), status)
     if changed:
