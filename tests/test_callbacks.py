@@ -350,3 +350,19 @@ def test_staff_see_the_survey_link_in_the_task_panel(as_, resolved):
     case, task = resolved
     body = as_("clerk").get(f"/callbacks/{task.id}", headers={"HX-Request": "true", "HX-Target": "task-panel"})
     assert "/s/" in body.get_data(as_text=True)
+
+
+def test_demo_seed_fills_the_queue_and_its_callback_done_cases_have_records(runner, client):
+    from portal.models import Case, CallbackPlan, PlanStatus
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    pending = db.session.scalar(select(func.count(CallbackTask.id)).where(CallbackTask.status == TaskStatus.PENDING))
+    assert pending > 20
+    done_complaints = set(db.session.scalars(select(Case.id).where(Case.status == Status.CALLBACK_DONE,
+                                                                   Case.kind == Kind.COMPLAINT)))
+    with_record = set(db.session.scalars(select(CallbackRecord.case_id)))
+    assert done_complaints and done_complaints <= with_record
+    statuses = {p.status for p in db.session.scalars(select(CallbackPlan))}
+    assert statuses == {PlanStatus.PUBLISHED, PlanStatus.DRAFT}
+    counts = db.session.scalar(select(func.count(CallbackTask.id)))
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert db.session.scalar(select(func.count(CallbackTask.id))) == counts
