@@ -8,7 +8,8 @@ from portal.config import BASE_DIR, INSTANCE_DIR, Config
 from portal.extensions import babel, csrf, db, login_manager, migrate
 
 
-AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin", "sla", "notify")
+AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin", "sla", "notify",
+         "callbacks")
 
 
 def select_locale() -> str:

@@ -8,11 +8,11 @@ from unittest import mock
 from sqlalchemy import func, select
 
 from portal.cases.intake import register_case
-from portal.cases.lifecycle import perform, record
+from portal.cases.lifecycle import perform
 from portal.extensions import db
 from portal.models import (
     Building, Case, Category, Channel, Department, Estate, Kind, LocationType, Phrase, Role,
-    Severity, Status, Unit, User,
+    Severity, Unit, User,
 )
 from portal.timeutil import utcnow
 
@@ -154,12 +154,41 @@ def _step(case, name, ref, at, rng):
         staff = users["manager1"]
         data = {"note": ""}
     if name == "callback":
-        record(case, staff, "callback", case.status, Status.CALLBACK_DONE, "电话回访：业主表示满意。")
-        case.status = Status.CALLBACK_DONE
+        _callback(case, staff, at, rng)
         return
     with mock.patch("portal.cases.lifecycle.utcnow", return_value=at), \
             mock.patch("portal.sla.deadlines.utcnow", return_value=at):
         perform(case, staff, name, data)
+
+
+def _callback(case, staff, at, rng) -> None:
+    """A reached, satisfied phone callback through the callback queue's own rules."""
+    from portal.callbacks.service import create_for_case, record_callback
+    with mock.patch("portal.callbacks.service.utcnow", return_value=at), \
+            mock.patch("portal.cases.lifecycle.utcnow", return_value=at):
+        task = create_for_case(case)
+        if task is None:  # a repair the sample did not draw: called back anyway by the desk
+            perform(case, staff, "callback", {"note": "电话回访：业主表示满意。"})
+            return
+        if task.assignee_role == Role.MANAGER:
+            staff = db.session.scalar(select(User).filter_by(username="manager1"))
+        record_callback(task, staff, {"method": "phone", "reached": True,
+                                      "satisfaction": rng.choice(["very_satisfied", "satisfied", "satisfied"]),
+                                      "quality_rating": rng.choice([4, 5]), "effect_rating": rng.choice([4, 5]),
+                                      "confirmed": True, "note": "电话回访：业主表示满意。"})
+
+
+def seed_callbacks() -> None:
+    """This month's callback plan published into the queue, next month's as a draft (idempotent)."""
+    from portal.callbacks import plans
+    from portal.models import PlanStatus
+    from portal.timeutil import local_now
+    now = local_now()
+    current = plans.generate(now.year, now.month)
+    if current.status == PlanStatus.DRAFT:
+        plans.publish(current, db.session.scalar(select(User).filter_by(username="manager1")))
+    nxt = now.replace(day=1) + timedelta(days=32)
+    plans.generate(nxt.year, nxt.month)
 
 
 def _dept_actor(default, case):
@@ -211,5 +240,6 @@ def seed_demo() -> int:
     created = 0
     if db.session.scalar(select(func.count(Case.id))) == 0:
         created = seed_cases(ref)
+    seed_callbacks()
     db.session.commit()
     return created

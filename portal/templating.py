@@ -19,10 +19,12 @@ HTMX_SRI = "sha384-H5SrcfygHmAuTDZphMHqBJLc3FhssKjG7w/CeCpFReSfwBWDTKpkzPP8c+cLs
 
 NAV = {
     Role.RESIDENT: [("cases.my_cases", _l("My cases")), ("cases.new_case", _l("File a case"))],
-    Role.CLERK: [("board.board", _l("Board")), ("desk.register", _l("Register a case"))],
+    Role.CLERK: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
+                 ("callbacks.queue", _l("Callbacks"))],
     Role.DEPARTMENT: [("department.queue", _l("Work queue"))],
     Role.MANAGER: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
-                   ("escalation.escalations", _l("Escalations")), ("admin.phrases", _l("Phrases")),
+                   ("escalation.escalations", _l("Escalations")), ("callbacks.queue", _l("Callbacks")),
+                   ("admin.phrases", _l("Phrases")),
                    ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
                    ("admin.settings_page", _l("Settings"))],
 }

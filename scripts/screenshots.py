@@ -46,6 +46,11 @@ def pick_cases(app) -> dict[str, int]:
             or first(Case.department_id == sec),
             "resolved": first(Case.status == Status.RESOLVED),
         }
+        from portal.models import CallbackPlan, CallbackTask, Role, TaskStatus
+        ids["task"] = db.session.scalar(select(CallbackTask.id).where(
+            CallbackTask.status == TaskStatus.PENDING, CallbackTask.case_id.is_not(None),
+            CallbackTask.assignee_role == Role.CLERK).order_by(CallbackTask.due_at).limit(1))
+        ids["plan"] = db.session.scalar(select(CallbackPlan.id).order_by(CallbackPlan.id).limit(1))
         db.session.remove()
     return ids
 
@@ -74,11 +79,14 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("desk-register-error", "/desk/new", submit_empty),
             ("case-clerk", f"/cases/{ids['registered']}", None),
             ("slip", f"/cases/{ids['eng']}/slip", None),
+            ("callbacks", "/callbacks", None),
+            ("callback-task", f"/callbacks/{ids['task']}", None),
         ],
         "manager1": [
             ("escalations", "/escalations", None),
             ("phrases", "/admin/phrases", None),
             ("case-manager", f"/cases/{ids['resolved']}", None),
+            ("callback-plan", f"/callbacks/plans/{ids['plan']}", None),
         ],
         "resident1": [
             ("my-cases", "/my/cases", None),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,7 +13,11 @@ from portal.access import ACCESS_ATTR
 from portal.cases.lifecycle import perform
 from portal import config as portal_config
 from portal.extensions import db
-from portal.models import Alert, Attachment, CaseEvent, Notification, Phrase, Role
+from portal.callbacks.links import make_token
+from portal.models import (
+    Alert, Attachment, CallbackKind, CallbackPlan, CallbackTask, CaseEvent, Notification, Phrase, Role,
+)
+from portal.timeutil import utcnow
 from tests import factories
 from tests.conftest import csrf_token, login_as, post
 
@@ -35,7 +40,7 @@ PEOPLE_KEY = {"stranger": "resident", "owner": "other_resident", "clerk": "clerk
 # Nobody here may change the dataset case, whatever they send.
 OUTSIDERS = ("anonymous", "anonymous_htmx", "stranger", "eng")
 # URL arguments that point at one case; a stranger must not learn it exists.
-CASE_ARGS = {"case_id", "attachment_id"}
+CASE_ARGS = {"case_id", "attachment_id", "task_id"}
 
 
 def _routes():
@@ -78,8 +83,16 @@ def dataset(app, people):
     db.session.add(note)
     alert = Alert(case_id=case.id, rule="agitated", level=1, round=0, note="")  # for the escalation board
     db.session.add(alert)
+    # A pending callback on the case (the owner's survey) and a draft callback plan.
+    task = CallbackTask(kind=CallbackKind.COMPLAINT, case_id=case.id, resident_id=case.resident_id,
+                        unit_id=case.unit_id, due_at=utcnow() + timedelta(days=3), reason="complaint")
+    plan = CallbackPlan(year=2026, month=12)
+    db.session.add_all([task, plan])
     db.session.commit()
-    return {"case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert}
+    with app.test_request_context():
+        token = make_token(task)
+    return {"case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert,
+            "task": task, "plan": plan, "token": token}
 
 
 def url_args(arguments: frozenset, data: dict) -> dict:
@@ -92,6 +105,9 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "notification_id": data["notification"].id,
         "alert_id": data["alert"].id,
         "action": "instruct",
+        "task_id": data["task"].id,
+        "plan_id": data["plan"].id,
+        "token": data["token"],
     }
     unknown = arguments - values.keys()
     assert not unknown, f"tests/test_access.py has no sample value for URL argument(s) {unknown}; add one"

@@ -1,7 +1,7 @@
 """deadlines and notifications
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003_callbacks
 Create Date: 2026-11-22 17:33:22.561836
 
 """
@@ -13,7 +13,7 @@ import portal.extensions
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003_callbacks'
 branch_labels = None
 depends_on = None
 

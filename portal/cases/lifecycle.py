@@ -35,17 +35,28 @@ class Action:
     target: Status | None = None  # None: no state change
     apply: Callable | None = field(default=None, compare=False)
     public: bool = True  # whether the resident sees the event
+    offered: bool = True  # False: taken from another screen (the callback queue), not the case page
 
 
 ACTIONS: dict[str, Action] = {}
+# Called after an action's event is recorded: name -> [fn(case, user, event)]. The callback
+# area creates its task when a case is resolved (to become a queued job).
+AFTER: dict[str, list[Callable]] = {}
 
 
-def action(name, label, roles, sources, target=None, public=True):
+def action(name, label, roles, sources, target=None, public=True, offered=True):
     """Register an action; the decorated function applies its data to the case."""
     def wrap(fn):
-        ACTIONS[name] = Action(name, label, frozenset(roles), frozenset(sources), target, fn, public)
+        ACTIONS[name] = Action(name, label, frozenset(roles), frozenset(sources), target, fn, public, offered)
         return fn
     return wrap
+
+
+def after(name: str, fn: Callable) -> None:
+    """Run fn(case, user, event) after every successful `name` action (idempotent registration)."""
+    hooks = AFTER.setdefault(name, [])
+    if fn not in hooks:
+        hooks.append(fn)
 
 
 def _require(data: dict, key: str, message) -> str:
@@ -189,6 +200,23 @@ def _reject(case: Case, user: User, data: dict) -> str:
     return reason
 
 
+CALLBACK_ROLES = STAFF | {Role.RESIDENT}  # a resident answers the online survey
+
+
+@action("callback", _l("Callback"), CALLBACK_ROLES, {S.RESOLVED}, S.CALLBACK_DONE, offered=False)
+def _callback(case: Case, user: User, data: dict) -> str:
+    """A reached callback that did not reopen the case (SPEC §6)."""
+    return (data.get("note") or "").strip()
+
+
+@action("callback_reopen", _l("Reopened after a dissatisfied callback"), CALLBACK_ROLES,
+        {S.RESOLVED, S.CALLBACK_DONE, S.CLOSED}, S.DISPATCHED, offered=False)
+def _callback_reopen(case: Case, user: User, data: dict) -> str:
+    reopen(case)
+    case.closed_at = None
+    return (data.get("note") or "").strip()
+
+
 @action("close", _l("Close"), {Role.MANAGER}, {S.RESOLVED, S.CALLBACK_DONE, S.INVALID, S.CANNOT_HANDLE}, S.CLOSED)
 def _close(case: Case, user: User, data: dict) -> str:
     case.closed_at = utcnow()
@@ -231,7 +259,7 @@ def can(user: User, case: Case, name: str) -> bool:
 
 def allowed_actions(user: User, case: Case) -> list[Action]:
     """Actions this user may take on this case now, in lifecycle order."""
-    return [a for a in ACTIONS.values() if user.role in a.roles and case.status in a.sources
+    return [a for a in ACTIONS.values() if a.offered and user.role in a.roles and case.status in a.sources
             and not (a.name in ("confirm", "reject") and case.confirmed_at is not None)]
 
 
@@ -253,6 +281,8 @@ def perform(case: Case, user: User, name: str, data: dict | None = None) -> Case
     if act.target is not None:
         case.status = act.target
     event = record(case, user, name, before, case.status if act.target else None, note, act.public)
+    for hook in AFTER.get(name, ()):
+        hook(case, user, event)
     from portal.sla.hooks import on_action
     on_action(case, name, user, before, event)
     return event

@@ -14,10 +14,16 @@ from portal.models.cases import (
 from portal.models.settings import Phrase, Setting
 from portal.models.sla import Alert, CalendarDay, Deadline, SlaRule
 from portal.models.notify import Notification
+from portal.models.callbacks import (  # noqa: E402
+    CallbackKind, CallbackPlan, CallbackPromise, CallbackRecord, CallbackTask, MaintenanceWork,
+    Method, PlanStatus, SampleSeed, Satisfaction, TaskStatus,
+)
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
     "Alert", "CalendarDay", "Deadline", "Notification", "SlaRule",
+    "CallbackKind", "CallbackPlan", "CallbackPromise", "CallbackRecord", "CallbackTask",
+    "MaintenanceWork", "Method", "PlanStatus", "SampleSeed", "Satisfaction", "TaskStatus",
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "Setting", "Severity", "Status", "Unit", "User",

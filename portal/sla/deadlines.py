@@ -172,7 +172,8 @@ def after_action(case: Case, action: str, actor, before: Status | None, public: 
             if d.clock == "resolution" and d.cancelled:
                 d.met_at, d.cancelled = None, False
                 schedule(d, cal)
-    if before == Status.RESOLVED and case.status == Status.DISPATCHED:  # reopened
+    if before in (Status.RESOLVED, Status.CALLBACK_DONE, Status.CLOSED) and case.status == Status.DISPATCHED:
+        # reopened by the resident or by a dissatisfied callback
         meet(case, {"callback"}, at, cancelled=True)
         start(case, "resolution", at, cal, rnd)
         for clock in DEPARTMENT_CLOCKS:

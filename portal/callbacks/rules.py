@@ -1,0 +1,47 @@
+"""Callback settings (SPEC §6 defaults, editable by managers) and when a callback is due."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from portal import settings
+
+SECTION = _l("Callbacks")
+
+settings.define("callback_due_days", 3, _l("Callback due within (working days after resolution)"), "int", SECTION,
+                help=_l("Working days (客户投诉处理后3个工作日内回访); complaints and sampled repairs."), min=1, max=30)
+settings.define("callback_repair_sample_percent", 30, _l("Repairs sampled for a callback (%)"), "percent", SECTION,
+                help=_l("100 calls back every repair. Reopened, major and low-rated repairs are always drawn."),
+                min=0, max=100)
+settings.define("callback_works_sample_percent", 30, _l("Units sampled after maintenance works (%)"), "percent",
+                SECTION, min=0, max=100)
+settings.define("callback_works_after_days", 30, _l("Works callback: earliest, days after completion"), "int",
+                SECTION, min=0, max=365)
+settings.define("callback_works_within_days", 60, _l("Works callback: due, days after completion"), "int",
+                SECTION, min=1, max=365)
+settings.define("callback_retry_hours", 24, _l("Unreachable: try again after (hours)"), "int", SECTION,
+                min=1, max=336)
+settings.define("callback_max_attempts", 3, _l("Unreachable: attempts before giving up"), "int", SECTION,
+                min=1, max=10)
+settings.define("callback_survey_link_days", 7, _l("Survey link valid for (days)"), "int", SECTION,
+                help=_l("Signed links sent by SMS or WeChat; they open one survey without logging in."),
+                min=1, max=60)
+settings.define("callback_weekly_minimum", 10, _l("Plan: households called at least per week"), "int", SECTION,
+                min=0, max=500)
+settings.define("callback_manager_visits_per_year", 3, _l("Plan: manager home visits per year"), "int", SECTION,
+                help=_l("The regulations ask for 2 to 5."), min=0, max=52)
+settings.define("callback_new_resident_days", 30, _l("Plan: new residents called within (days)"), "int", SECTION,
+                min=1, max=90)
+
+
+def callback_due(resolved_at: datetime) -> datetime:
+    """When a complaint or repair callback is due: working days on the China calendar."""
+    from portal.sla import calendar
+    cal = calendar.load()
+    return cal.add_work(resolved_at, settings.get("callback_due_days") * cal.day_seconds)
+
+
+def retry_at(now: datetime) -> datetime:
+    """When to try an unreachable resident again."""
+    return now + timedelta(hours=settings.get("callback_retry_hours"))

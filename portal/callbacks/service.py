@@ -1,0 +1,273 @@
+"""Callback domain rules: which callbacks are owed, and what a recorded callback does to its case."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from portal import settings
+from portal.callbacks.rules import callback_due, retry_at
+from portal.callbacks.sampling import draw, month_seed
+from portal.cases.lifecycle import ACTIONS, CALLBACK_ROLES, action, perform, record
+from portal.extensions import db
+from portal.models import (
+    CallbackKind, CallbackPromise, CallbackRecord, CallbackTask, Case, Kind, Method, Role, Satisfaction,
+    Severity, Status, TaskStatus, User,
+)
+from portal.timeutil import local_zone, utcnow
+
+ALL = set(Status)
+LOW = (Satisfaction.NEUTRAL, Satisfaction.DISSATISFIED)
+
+
+# Note-only events on the case timeline (no state change), taken from the callback queue.
+@action("callback_attempt", _l("Callback attempt: not reached"), CALLBACK_ROLES, ALL, public=False, offered=False)
+@action("callback_unreachable", _l("Callback ended: unreachable"), CALLBACK_ROLES, ALL, public=False, offered=False)
+@action("callback_note", _l("Callback"), CALLBACK_ROLES, ALL, offered=False)
+@action("callback_promise", _l("Reply promised during a callback"), CALLBACK_ROLES, ALL, offered=False)
+@action("callback_escalate", _l("Dissatisfied again: escalate"), CALLBACK_ROLES, ALL, public=False, offered=False)
+@action("promise_answered", _l("Promised reply given"), CALLBACK_ROLES, ALL, offered=False)
+def _note(case: Case, user: User, data: dict) -> str:
+    return (data.get("note") or "").strip()
+
+
+class CallbackError(Exception):
+    """A callback that cannot be recorded as asked; `field` names the form field to blame."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+# --- which callbacks are owed ------------------------------------------------------------
+
+def rated_low(case: Case) -> bool:
+    """An earlier callback on this case was neutral or dissatisfied, or rated 2 or less."""
+    return bool(db.session.scalar(select(exists().where(
+        CallbackRecord.case_id == case.id,
+        or_(CallbackRecord.satisfaction.in_(LOW), CallbackRecord.quality_rating <= 2,
+            CallbackRecord.effect_rating <= 2)))))
+
+
+def repair_reason(case: Case) -> tuple[str, str] | None:
+    """(reason, detail) when a resolved repair is drawn for a callback, else None."""
+    if case.reopen_count:
+        return "reopened", ""
+    if case.severity == Severity.MAJOR:
+        return "major", ""
+    if rated_low(case):
+        return "low_rating", ""
+    month = case.resolved_at.astimezone(local_zone()).strftime("%Y-%m")
+    result = draw(month_seed(month), case.number, settings.get("callback_repair_sample_percent"), month)
+    return ("sampled", result.detail) if result.drawn else None
+
+
+def task_for_case(case: Case) -> CallbackTask | None:
+    """The callback task this resolution of the case already has, if any."""
+    return db.session.scalar(select(CallbackTask).where(
+        CallbackTask.case_id == case.id, CallbackTask.round == case.reopen_count))
+
+
+def create_for_case(case: Case) -> CallbackTask | None:
+    """Owe a callback for a resolved complaint (always) or repair (when drawn). Idempotent."""
+    if case.resolved_at is None or case.status not in (Status.RESOLVED, Status.CLOSED):
+        return None
+    if case.kind not in (Kind.COMPLAINT, Kind.REPAIR):
+        return None
+    existing = task_for_case(case)
+    if existing is not None:
+        return existing
+    if case.kind == Kind.COMPLAINT:
+        kind, (reason, detail) = CallbackKind.COMPLAINT, ("complaint", "")
+    else:
+        drawn = repair_reason(case)
+        if drawn is None:
+            return None
+        kind, (reason, detail) = CallbackKind.REPAIR, drawn
+    major = case.kind == Kind.COMPLAINT and case.severity == Severity.MAJOR
+    task = CallbackTask(kind=kind, case_id=case.id, round=case.reopen_count, unit_id=case.unit_id,
+                        resident_id=case.resident_id, assignee_role=Role.MANAGER if major else Role.CLERK,
+                        due_at=callback_due(case.resolved_at), reason=reason, reason_detail=detail,
+                        status=TaskStatus.PENDING)
+    try:
+        with db.session.begin_nested():
+            db.session.add(task)
+    except IntegrityError:  # another worker created it first
+        return task_for_case(case)
+    # The task's due time is a deadline like any other: the scan escalates an overdue callback.
+    from portal.sla import calendar, deadlines
+    deadlines.start(case, "callback", case.resolved_at, calendar.load(), case.reopen_count, due=task.due_at)
+    deadlines.summarise(case)
+    return task
+
+
+def cancel_superseded(case: Case) -> int:
+    """A reopened case is not resolved any more: its pending callback waits for the next resolution."""
+    stale = db.session.scalars(select(CallbackTask).where(
+        CallbackTask.case_id == case.id, CallbackTask.status == TaskStatus.PENDING,
+        CallbackTask.round < case.reopen_count))
+    n = 0
+    for task in stale:
+        task.status, task.outcome, task.closed_at = TaskStatus.CANCELLED, "reopened", utcnow()
+        n += 1
+    return n
+
+
+# --- recording a callback ----------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    code: str  # done, reopened, attempt, unreachable
+    record: CallbackRecord
+
+
+def may_record(user: User | None, task: CallbackTask) -> bool:
+    """Managers take any callback; clerks the pool's; residents only their own online survey."""
+    if user is None:
+        return False
+    if user.role == Role.MANAGER:
+        return True
+    if user.role == Role.CLERK:
+        return task.assignee_role == Role.CLERK
+    return user.role == Role.RESIDENT and task.resident_id == user.id and task.case_id is not None
+
+
+def record_callback(task: CallbackTask, user: User, data: dict) -> Outcome:
+    """Log one attempt or answer and act on it. The caller commits.
+
+    data: method, reached, satisfaction, quality_rating, effect_rating, shortcomings,
+    suggestions, confirmed, note, question, promised_reply_at (aware datetime).
+    """
+    if not task.is_open:
+        raise CallbackError(_l("This callback is already finished."))
+    if not may_record(user, task):
+        raise CallbackError(_l("This callback is assigned to a manager."))
+    now = utcnow()
+    reached = bool(data.get("reached"))
+    satisfaction = Satisfaction(data["satisfaction"]) if reached and data.get("satisfaction") else None
+    if reached and satisfaction is None:
+        raise CallbackError(_l("Choose how satisfied the resident is."), "satisfaction")
+    question = (data.get("question") or "").strip() if reached else ""
+    promised = data.get("promised_reply_at") if question else None
+    if question and (not isinstance(promised, datetime) or promised <= now):
+        raise CallbackError(_l("Give a reply time in the future for the open question."), "promised_reply_at")
+    case = task.case
+    reopen = (satisfaction == Satisfaction.DISSATISFIED and case is not None
+              and case.status in ACTIONS["callback_reopen"].sources)
+    rec = CallbackRecord(
+        task=task, case_id=task.case_id, caller=user, at=now, method=Method(data.get("method") or "phone"),
+        reached=reached, satisfaction=satisfaction,
+        quality_rating=data.get("quality_rating") or None if reached else None,
+        effect_rating=data.get("effect_rating") or None if reached else None,
+        shortcomings=(data.get("shortcomings") or "").strip() if reached else "",
+        suggestions=(data.get("suggestions") or "").strip() if reached else "",
+        confirmed=bool(data.get("confirmed")) and reached, note=(data.get("note") or "").strip(),
+        escalate=reopen and case.reopen_count >= 1,  # this reopening will be the second
+    )
+    db.session.add(rec)
+    task.attempts += 1
+    if not reached:
+        return _not_reached(task, case, user, rec, now)
+    task.status, task.outcome, task.closed_at = TaskStatus.DONE, satisfaction.value, now
+    code = "done"
+    if case is not None:
+        summary = summarize(rec)
+        if reopen:
+            perform(case, user, "callback_reopen", {"note": summary})
+            code = "reopened"
+            if rec.escalate:
+                perform(case, user, "callback_escalate", {"note": str(_l(
+                    "Reopened %(n)d times; the second dissatisfied callback goes to the manager.",
+                    n=case.reopen_count))})
+        elif case.status == Status.RESOLVED:
+            perform(case, user, "callback", {"note": summary})
+        else:
+            perform(case, user, "callback_note", {"note": summary})
+        if question:
+            db.session.flush()
+            db.session.add(CallbackPromise(case_id=case.id, task_id=task.id, record_id=rec.id,
+                                           question=question, due_at=promised))
+            from portal.templating import fmt_dt
+            perform(case, user, "callback_promise", {"note": str(_l(
+                "%(question)s — we will reply by %(time)s.", question=question, time=fmt_dt(promised)))})
+    elif question:
+        db.session.flush()
+        db.session.add(CallbackPromise(task_id=task.id, record_id=rec.id, question=question, due_at=promised))
+    return Outcome(code, rec)
+
+
+def _not_reached(task, case, user, rec, now) -> Outcome:
+    if task.attempts >= settings.get("callback_max_attempts"):
+        task.status, task.outcome, task.closed_at = TaskStatus.UNREACHABLE, "unreachable", now
+        if case is not None:
+            perform(case, user, "callback_unreachable", {"note": str(_l(
+                "%(n)d attempts without reaching the resident.", n=task.attempts))})
+        return Outcome("unreachable", rec)
+    task.due_at = retry_at(now)
+    if case is not None:
+        from portal.templating import fmt_dt
+        perform(case, user, "callback_attempt", {"note": str(_l(
+            "Attempt %(n)d; next attempt %(time)s.", n=task.attempts, time=fmt_dt(task.due_at)))})
+    return Outcome("attempt", rec)
+
+
+def summarize(rec: CallbackRecord) -> str:
+    """The callback as one timeline note."""
+    from portal.callbacks.labels import METHOD, SATISFACTION, label
+    parts = [f"{label(METHOD, rec.method)}: {label(SATISFACTION, rec.satisfaction)}"]
+    if rec.quality_rating or rec.effect_rating:
+        parts.append(str(_l("quality %(q)s/5, effect %(e)s/5", q=rec.quality_rating or "—",
+                            e=rec.effect_rating or "—")))
+    for title, text in ((_l("Shortcomings"), rec.shortcomings), (_l("Suggestions"), rec.suggestions),
+                        (_l("Note"), rec.note)):
+        if text:
+            parts.append(f"{title}: {text}")
+    if rec.confirmed:
+        parts.append(str(_l("Confirmed by the resident.")))
+    return "\n".join(parts)
+
+
+def answer_promise(promise: CallbackPromise, user: User, answer: str) -> None:
+    """Give the promised reply; it closes the deadline and goes on the case timeline."""
+    if promise.answered_at is not None:
+        raise CallbackError(_l("This question has already been answered."))
+    answer = (answer or "").strip()
+    if not answer:
+        raise CallbackError(_l("Write the reply."), "answer")
+    promise.answer, promise.answered_at, promise.answered_by_id = answer, utcnow(), user.id
+    if promise.case is not None:
+        perform(promise.case, user, "promise_answered", {"note": f"{promise.question}\n{answer}"})
+
+
+def survey_task(case: Case) -> CallbackTask | None:
+    """The pending callback a resident may answer online for this case."""
+    return db.session.scalar(select(CallbackTask).where(
+        CallbackTask.case_id == case.id, CallbackTask.status == TaskStatus.PENDING)
+        .order_by(CallbackTask.id.desc()).limit(1))
+
+
+def answer_survey(task: CallbackTask, resident: User, data: dict) -> Outcome:
+    """The resident's own answer counts as an online callback."""
+    return record_callback(task, resident, {**data, "method": Method.ONLINE.value, "reached": True,
+                                            "question": "", "confirmed": True})
+
+
+def on_resolved(case: Case, user, event) -> None:
+    """Lifecycle hook: a resolved case gets its callback task (moves onto the job queue later)."""
+    create_for_case(case)
+
+
+def on_reopened(case: Case, user, event) -> None:
+    """Lifecycle hook: a rejected outcome cancels the callback of the previous resolution."""
+    cancel_superseded(case)
+
+
+from portal.cases.lifecycle import after  # noqa: E402
+
+after("complete", on_resolved)
+after("reject", on_reopened)
+after("callback_reopen", on_reopened)
