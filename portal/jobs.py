@@ -136,8 +136,6 @@ def start_ticker(app: Flask) -> threading.Thread | None:
     """Without Redis, run the deadline scan and outbox sweep every `scan_seconds` in-process."""
     if app.config.get("REDIS_URL") or not app.config.get("JOBS_TICKER"):
         return None
-    if app.extensions.get("portal_ticker"):
-        return app.extensions["portal_ticker"]
 
     def loop() -> None:
         stop = threading.Event()
@@ -154,6 +152,5 @@ def start_ticker(app: Flask) -> threading.Thread | None:
             stop.wait(seconds)
 
     thread = threading.Thread(target=loop, name="portal-ticker", daemon=True)
-    app.extensions["portal_ticker"] = thread
     thread.start()
     return thread
