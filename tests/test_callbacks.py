@@ -53,11 +53,21 @@ def resolved(people):
 
 # --- where callbacks come from -------------------------------------------------------------
 
+def _working_days_after(moment, days):
+    from portal.sla import calendar
+    cal = calendar.load()
+    end = cal.add_work(moment, days * cal.day_seconds)
+    assert cal.work_between(moment, end) == days * cal.day_seconds
+    return end
+
+
 def test_resolving_a_complaint_creates_one_task_due_in_three_days_for_the_clerks_pool(people):
     case = make_case(people, RESOLVE)
     [task] = tasks_of(case)
     assert (task.kind, task.status, task.assignee_role) == (CallbackKind.COMPLAINT, TaskStatus.PENDING, Role.CLERK)
-    assert task.due_at == fresh(case).resolved_at + timedelta(days=3)
+    assert task.due_at == _working_days_after(fresh(case).resolved_at, 3)
+    # The task is a deadline on the case too, so the scan escalates it when overdue.
+    assert [d.due_at for d in fresh(case).deadlines if d.clock == "callback"] == [task.due_at]
     assert task.reason == "complaint" and task.resident_id == people["resident"].id
     # Jobs may run twice: still one task.
     assert jobs.create_task_for_case(case.id) == task.id
@@ -78,7 +88,7 @@ def test_major_complaint_callback_goes_to_the_managers(people):
 def test_due_days_come_from_the_settings(people):
     set_setting("callback_due_days", 5)
     case = make_case(people, RESOLVE)
-    assert tasks_of(case)[0].due_at == fresh(case).resolved_at + timedelta(days=5)
+    assert tasks_of(case)[0].due_at == _working_days_after(fresh(case).resolved_at, 5)
 
 
 def test_repairs_are_drawn_at_the_managers_rate_and_the_draw_is_shown(people):
