@@ -77,6 +77,8 @@ def after_commit(path: str, *args, queue: str = "portal-default") -> None:
 
 @event.listens_for(Session, "after_commit")
 def _flush_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released; the real commit is still to come
     jobs = session.info.pop("portal_jobs", None)
     if jobs and has_app_context():
         for path, args, queue in jobs:
