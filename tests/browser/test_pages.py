@@ -199,6 +199,9 @@ def test_department_accepts_a_case_on_a_phone(phone: Page):
 def test_expired_session_during_htmx_search_goes_to_login(page: Page):
     login(page, "clerk1")
     expect(page.locator("#case-table")).to_be_visible()
+    # Let the page's own requests (the bell loads its count) finish first: a response
+    # still in flight would set the session cookie again after we clear it.
+    page.wait_for_load_state("networkidle")
     page.context.clear_cookies()
     with page.expect_response(lambda r: "/board?" in r.url and "q=" in r.url) as response:
         page.locator("#q").press_sequentially("ZX", delay=10)
