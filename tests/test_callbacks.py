@@ -116,14 +116,38 @@ def test_reopened_repairs_are_always_drawn(people, as_):
 
 
 def test_a_rejected_outcome_cancels_the_pending_callback_and_the_next_resolution_gets_a_new_one(people):
-    case = make_case(people, RESOLVE + ["reject"])
+    from tests.factories import advance
+    case = make_case(people, RESOLVE)  # the task is created by a job once the resolution commits
+    advance(fresh(case), ["reject"], people)
+    db.session.commit()
     [old] = tasks_of(case)
     assert (old.status, old.outcome) == (TaskStatus.CANCELLED, "reopened")
-    from tests.factories import advance
     advance(fresh(case), ["accept", "complete"], people)
     db.session.commit()
     old, new = tasks_of(case)
     assert new.status == TaskStatus.PENDING and new.round == 1
+
+
+def test_a_case_reopened_before_its_resolution_commits_gets_no_stale_task(people):
+    case = make_case(people, RESOLVE + ["reject"])
+    assert tasks_of(case) == []
+
+
+def test_the_minute_tick_creates_lost_tasks_and_next_months_plan(people, monkeypatch):
+    from datetime import date
+
+    from portal import jobs as job_runner
+    from portal.models import CallbackPlan
+    monkeypatch.setattr(job_runner, "enqueue_now", lambda *a, **k: None)  # the task job is "lost"
+    case = make_case(people, RESOLVE)
+    assert tasks_of(case) == []
+    monkeypatch.undo()
+    jobs.tick(utcnow())
+    assert len(tasks_of(case)) == 1
+    assert jobs.ensure_next_plan(date(2026, 12, 10)) is None           # too early for January
+    plan_id = jobs.ensure_next_plan(date(2026, 12, 25))
+    assert db.session.get(CallbackPlan, plan_id).month == 1
+    assert jobs.ensure_next_plan(date(2026, 12, 26)) == plan_id        # once only
 
 
 def test_enquiries_get_no_callback_task(people):
@@ -208,6 +232,13 @@ def test_dissatisfied_callback_reopens_the_case_for_a_supervisor_visit_and_escal
     assert case.reopen_count == 2 and case.status == Status.DISPATCHED
     assert events_of(case)[-1] == "callback_escalate"
     assert [r.task_id for r in jobs.repeat_dissatisfied(utcnow() - timedelta(hours=1))] == [second.id]
+    # ...and the manager hears of it at once, once.
+    from portal.models import Alert, Notification
+    alert = db.session.scalar(select(Alert).where(Alert.case_id == case.id, Alert.rule == "reopened_twice"))
+    assert alert is not None and alert.level == 1
+    assert db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.alert_id == alert.id, Notification.user_id == people["manager"].id,
+        Notification.channel == "inapp")) == 1
 
 
 def test_unreachable_after_the_set_number_of_attempts(as_, resolved):
@@ -225,6 +256,8 @@ def test_unreachable_after_the_set_number_of_attempts(as_, resolved):
     [task] = tasks_of(case)
     assert (task.status, task.attempts, task.outcome) == (TaskStatus.UNREACHABLE, 2, "unreachable")
     assert fresh(case).status == Status.RESOLVED  # nobody was reached: nothing changes on the case
+    callback_clock = [d for d in fresh(case).deadlines if d.clock == "callback"][-1]
+    assert callback_clock.met_at is not None and callback_clock.cancelled  # ended; counted as unreachable
     assert events_of(case)[-2:] == ["callback_attempt", "callback_unreachable"]
     page = html(client.get("/callbacks?tab=unreachable"))
     assert page.all(id=f"task-{task.id}")
@@ -243,6 +276,12 @@ def test_promised_reply_becomes_a_deadline_on_the_case_until_answered(as_, resol
     assert "callback_promise" in events_of(case)
     assert jobs.overdue_promises(utcnow()) == []
     assert [p.id for p in jobs.overdue_promises(utcnow() + timedelta(days=2))] == [promise.id]
+    # The promise is a deadline the scan escalates like any other.
+    from portal.sla.scan import scan
+    [clock] = [d for d in fresh(case).deadlines if d.clock == "callback_reply"]
+    assert clock.due_at == promise.due_at and clock.met_at is None
+    assert ("callback_reply", 1) in [(f.rule, f.level) for f in scan(utcnow() + timedelta(days=2), dry_run=True)]
+    db.session.rollback()
     response = post(client, f"/callbacks/{task.id}/answer", {"promise_id": str(promise.id), "answer": "由开发商承担"},
                     htmx_target="task-panel")
     assert response.status_code == 200
@@ -250,6 +289,10 @@ def test_promised_reply_becomes_a_deadline_on_the_case_until_answered(as_, resol
     assert db.session.get(CallbackPromise, promise.id).answered_at is not None
     assert events_of(case)[-1] == "promise_answered"
     assert jobs.overdue_promises(utcnow() + timedelta(days=2)) == []
+    [clock] = [d for d in fresh(case).deadlines if d.clock == "callback_reply"]
+    assert clock.met_at is not None
+    assert ("callback_reply", 1) not in [(f.rule, f.level) for f in scan(utcnow() + timedelta(days=2),
+                                                                         dry_run=True)]
 
 
 def test_invalid_record_comes_back_with_the_message_beside_the_field_and_input_kept(as_, resolved):

@@ -4,14 +4,15 @@ The scheduler (portal/sla, portal/notify) calls these; see README "Callbacks".
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
 from portal.callbacks import plans, service, works
 from portal.extensions import db
 from portal.models import (
-    CallbackPromise, CallbackRecord, CallbackTask, Case, Kind, MaintenanceWork, Status, TaskStatus,
+    CallbackPlan, CallbackPromise, CallbackRecord, CallbackTask, Case, Kind, MaintenanceWork, Status,
+    TaskStatus,
 )
 
 
@@ -25,9 +26,11 @@ def create_task_for_case(case_id: int) -> int | None:
 
 def create_missing_tasks(since: datetime) -> int:
     """Catch-up scan: cases resolved since `since` whose task was never created (e.g. a lost job)."""
+    has_task = select(CallbackTask.id).where(CallbackTask.case_id == Case.id,
+                                             CallbackTask.round == Case.reopen_count).exists()
     ids = db.session.scalars(select(Case.id).where(
         Case.kind.in_((Kind.COMPLAINT, Kind.REPAIR)), Case.resolved_at >= since,
-        Case.status.in_((Status.RESOLVED, Status.CLOSED)))).all()
+        Case.status.in_((Status.RESOLVED, Status.CLOSED)), ~has_task)).all()
     created = 0
     for case_id in ids:
         case = db.session.get(Case, case_id)
@@ -42,6 +45,22 @@ def generate_plan(year: int, month: int) -> int:
     plan = plans.generate(year, month)
     db.session.commit()
     return plan.id
+
+
+def ensure_next_plan(today: date, lead_days: int = 10) -> int | None:
+    """From `lead_days` before a month starts, make sure its draft plan exists (one query otherwise)."""
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    if (first - today).days > lead_days:
+        return None
+    found = db.session.scalar(select(CallbackPlan.id).filter_by(year=first.year, month=first.month))
+    return found if found is not None else generate_plan(first.year, first.month)
+
+
+def tick(now: datetime) -> None:
+    """The callback part of the minute tick: lost task creations, next month's plan."""
+    from portal.timeutil import to_local
+    create_missing_tasks(now - timedelta(hours=2))
+    ensure_next_plan(to_local(now).date())
 
 
 def sample_works(work_id: int) -> int:

@@ -13,6 +13,7 @@ from portal.callbacks.rules import callback_due, retry_at
 from portal.callbacks.sampling import draw, month_seed
 from portal.cases.lifecycle import ACTIONS, CALLBACK_ROLES, action, perform, record
 from portal.extensions import db
+from portal.sla import deadlines
 from portal.models import (
     CallbackKind, CallbackPromise, CallbackRecord, CallbackTask, Case, Kind, Method, Role, Satisfaction,
     Severity, Status, TaskStatus, User,
@@ -175,6 +176,7 @@ def record_callback(task: CallbackTask, user: User, data: dict) -> Outcome:
     task.status, task.outcome, task.closed_at = TaskStatus.DONE, satisfaction.value, now
     code = "done"
     if case is not None:
+        deadlines.meet(case, {"callback"}, now)
         summary = summarize(rec)
         if reopen:
             perform(case, user, "callback_reopen", {"note": summary})
@@ -191,6 +193,7 @@ def record_callback(task: CallbackTask, user: User, data: dict) -> Outcome:
             db.session.flush()
             db.session.add(CallbackPromise(case_id=case.id, task_id=task.id, record_id=rec.id,
                                            question=question, due_at=promised))
+            deadlines.start_reply_promise(case, now, promised)
             from portal.templating import fmt_dt
             perform(case, user, "callback_promise", {"note": str(_l(
                 "%(question)s — we will reply by %(time)s.", question=question, time=fmt_dt(promised)))})
@@ -204,6 +207,7 @@ def _not_reached(task, case, user, rec, now) -> Outcome:
     if task.attempts >= settings.get("callback_max_attempts"):
         task.status, task.outcome, task.closed_at = TaskStatus.UNREACHABLE, "unreachable", now
         if case is not None:
+            deadlines.meet(case, {"callback"}, now, cancelled=True)  # ended, counted as unreachable
             perform(case, user, "callback_unreachable", {"note": str(_l(
                 "%(n)d attempts without reaching the resident.", n=task.attempts))})
         return Outcome("unreachable", rec)
@@ -240,6 +244,7 @@ def answer_promise(promise: CallbackPromise, user: User, answer: str) -> None:
         raise CallbackError(_l("Write the reply."), "answer")
     promise.answer, promise.answered_at, promise.answered_by_id = answer, utcnow(), user.id
     if promise.case is not None:
+        deadlines.meet_reply_promise(promise.case, promise.due_at, promise.answered_at)
         perform(promise.case, user, "promise_answered", {"note": f"{promise.question}\n{answer}"})
 
 
@@ -257,8 +262,9 @@ def answer_survey(task: CallbackTask, resident: User, data: dict) -> Outcome:
 
 
 def on_resolved(case: Case, user, event) -> None:
-    """Lifecycle hook: a resolved case gets its callback task (moves onto the job queue later)."""
-    create_for_case(case)
+    """Lifecycle hook: a resolved case gets its callback task from a job once the resolution commits."""
+    from portal.jobs import after_commit
+    after_commit("portal.callbacks.jobs.create_task_for_case", case.id)
 
 
 def on_reopened(case: Case, user, event) -> None:

@@ -28,6 +28,7 @@ RULES = {
     "promise": _l("Promised finish time passed"),
     "invalid_notice": _l("Invalid-verdict notice overdue"),
     "callback": _l("Callback overdue"),
+    "callback_reply": _l("Reply promised during a callback is overdue"),
     "major": _l("Major complaint"),
     "group": _l("Group complaint"),
     "agitated": _l("Agitated resident"),
@@ -88,7 +89,8 @@ class Staff:
             if owner is not None and owner not in chosen:
                 chosen.append(owner)
             return chosen
-        if f.rule in ("first_reply", "invalid_notice", "callback", "dispatch") or not f.department_id:
+        if f.rule in ("first_reply", "invalid_notice", "callback", "callback_reply", "dispatch") \
+                or not f.department_id:
             clerk = self.by_id.get(f.registered_by_id)
             return [clerk] if clerk is not None and clerk.role == Role.CLERK else self.clerks
         return self.departments.get(f.department_id, [])

@@ -17,7 +17,7 @@ from portal.timeutil import utcnow
 
 # Clocks that keep running while a case waits on the resident or a third party:
 # a promised date is the department's own word, notices and callbacks are ours to make.
-UNPAUSED = {"promise", "invalid_notice", "callback"}
+UNPAUSED = {"promise", "invalid_notice", "callback", "callback_reply"}
 # Clocks the department owns after dispatch, restarted when the case is reopened.
 DEPARTMENT_CLOCKS = ("investigation", "proposal")
 # Actions that answer the investigation and proposal clocks.
@@ -98,6 +98,23 @@ def meet(case: Case, clocks, at: datetime, cancelled: bool = False) -> None:
     for d in case.deadlines:
         if d.clock in clocks and d.met_at is None:
             d.met_at, d.cancelled, d.next_check_at = at, cancelled, None
+
+
+def start_reply_promise(case: Case, at: datetime, due: datetime) -> Deadline:
+    """A reply promised during a callback (SPEC §5): one clock per promise."""
+    rnd = sum(1 for d in case.deadlines if d.clock == "callback_reply")
+    d = start(case, "callback_reply", at, calendar.load(), rnd, due=due)
+    summarise(case)
+    return d
+
+
+def meet_reply_promise(case: Case, due: datetime, at: datetime) -> None:
+    """The promised reply was given: stop its clock (the earliest open one with that due time)."""
+    for d in case.deadlines:
+        if d.clock == "callback_reply" and d.met_at is None and d.due_at == due:
+            d.met_at, d.next_check_at = at, None
+            break
+    summarise(case)
 
 
 def _pause(case: Case, at: datetime, cal: calendar.WorkCalendar) -> None:
@@ -181,7 +198,7 @@ def after_action(case: Case, action: str, actor, before: Status | None, public: 
     if case.status == Status.CALLBACK_DONE:
         meet(case, {"callback"}, at)
     if case.status not in OPEN_STATUSES:
-        keep = {"invalid_notice", "callback"} if case.status != Status.CLOSED else set()
+        keep = {"invalid_notice", "callback", "callback_reply"} if case.status != Status.CLOSED else {"callback_reply"}
         stop = {d.clock for d in case.deadlines} - keep
         meet(case, stop, at, cancelled=case.status != Status.RESOLVED)
     if case.status in PAUSED_STATUSES and before not in PAUSED_STATUSES:

@@ -32,6 +32,7 @@ CLOCKS = {
     "promise": _l("Promised finish"),
     "invalid_notice": _l("Invalid-verdict notice"),
     "callback": _l("Callback"),
+    "callback_reply": _l("Promised reply"),
 }
 # Clocks a manager sets per kind and severity (the promise is the department's own date).
 POLICY_CLOCKS = ("first_reply", "dispatch", "investigation", "proposal", "resolution", "invalid_notice",
