@@ -51,6 +51,8 @@ def pick_cases(app) -> dict[str, int]:
             CallbackTask.status == TaskStatus.PENDING, CallbackTask.case_id.is_not(None),
             CallbackTask.assignee_role == Role.CLERK).order_by(CallbackTask.due_at).limit(1))
         ids["plan"] = db.session.scalar(select(CallbackPlan.id).order_by(CallbackPlan.id).limit(1))
+        from portal.sla.scan import scan
+        scan()  # the demo server has no ticker: fire what is due so escalations and bells show
         db.session.remove()
     return ids
 
@@ -85,6 +87,11 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
         "manager1": [
             ("escalations", "/escalations", None),
             ("phrases", "/admin/phrases", None),
+            ("settings", "/admin/settings", None),
+            ("service-levels", "/admin/deadlines", None),
+            ("calendar", "/admin/calendar", None),
+            ("outbox", "/admin/outbox?state=sent", None),
+            ("notifications", "/notifications", None),
             ("case-manager", f"/cases/{ids['resolved']}", None),
             ("callback-plan", f"/callbacks/plans/{ids['plan']}", None),
         ],
