@@ -90,6 +90,7 @@ def init_templating(app: Flask) -> None:
             "htmx_sri": HTMX_SRI,
             "htmx_local": url_for("static", filename=f"vendor/htmx-{HTMX_VERSION}.min.js"),
             "now_local": local_now(),
+            "now_utc": utcnow(),
             "Role": Role,
             "missing_calendar_years": missing_calendar_years,
         }

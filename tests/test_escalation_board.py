@@ -177,3 +177,18 @@ def test_only_managers_use_the_escalation_board(as_, people, who):
     assert post(client, f"/escalations/{alert.id}/act/take_over", {}).status_code == 403
     db.session.expire_all()
     assert db.session.get(Alert, alert.id).acknowledged_at is None
+
+
+def test_case_page_shows_the_latest_instruction_and_running_deadlines_to_staff_only(as_, people):
+    from tests.helpers import make_case
+    case = make_case(people, ("acknowledge", "classify", "dispatch"))
+    perform(case, people["manager"], "instruct", {"note": "今天之内上门查看"})
+    db.session.commit()
+    staff_page = html(as_("eng").get(f"/cases/{case.id}"))
+    box = staff_page.one(cls="manager-instruction")
+    assert "今天之内上门查看" in box.text
+    clocks = staff_page.one("ul", cls="clocks")
+    assert len(clocks.all("li")) >= 2 and clocks.all("span", cls="sla-ok")
+    resident_page = html(as_("resident").get(f"/cases/{case.id}"))
+    assert not resident_page.all(cls="manager-instruction") and not resident_page.all("ul", cls="clocks")
+    assert "今天之内上门查看" not in resident_page.text
