@@ -265,7 +265,7 @@ def test_failed_row_action_keeps_the_choice_and_shows_the_field_error(as_, peopl
     only_row(r, case)
     form = html(r).one("form", data_action="classify")
     assert form.all("p", cls="error")
-    chosen = [o.attrs["value"] for o in form.by_id("classify-category_id").all("option") if "selected" in o.attrs]
+    chosen = [o.attrs["value"] for o in form.by_id(f"classify-category-{case.id}").all("option") if "selected" in o.attrs]
     assert chosen == [str(people["ref"]["parking"].id)]
     assert fresh(case).category_id is None
 
@@ -395,3 +395,14 @@ def test_conflicting_row_dispatch_shows_the_conflict_in_the_row(as_, people):
     assert fresh(case).department_id == people["ref"]["eng"].id
     only_row(r, case)
     assert html(r).all("p", cls="error"), "the clerk is told the case changed under them"
+
+
+def test_two_open_row_menus_share_no_element_id(as_, people):
+    first, second = factories.case(people["resident"]), factories.case(people["other_resident"])
+    db.session.commit()
+    clerk = as_("clerk")
+    ids = []
+    for case in (first, second):
+        menu = html(clerk.get(f"/board/rows/{case.id}/actions"))
+        ids += [n.attrs["id"] for n in menu.iter() if n.attrs.get("id")]
+    assert ids and len(ids) == len(set(ids))
