@@ -113,3 +113,19 @@ def test_htmx_post_after_the_session_expired_is_sent_to_login(app, people):
     assert r.status_code == 401
     assert r.headers["HX-Redirect"].endswith("/login")
     assert "<form" not in r.get_data(as_text=True)
+
+
+def test_every_post_route_refuses_a_request_without_the_token(app, client, people):
+    """Generated from the URL map, so a new form cannot forget CSRF."""
+    import re as _re
+    login_as(client, people["manager"])
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        url = _re.sub(r"<any\(([^,)]+)[^>]*>", lambda m: m.group(1).strip(), rule.rule)
+        url = _re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: "1" if "id" in m.group(1) else "x", url)
+        response = client.post(url, data={"note": "x"})
+        assert response.status_code == 400, f"{rule.rule} answered {response.status_code} without a CSRF token"
+        checked += 1
+    assert checked > 20
