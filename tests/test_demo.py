@@ -16,7 +16,7 @@ def _counts():
 def test_seed_demo_is_idempotent_covers_every_state_and_accounts_log_in(runner, client):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
-    for username in ("resident1", "resident2", "clerk1", "eng1", "sec1", "manager1", "demo12345"):
+    for username in ("resident1", "resident2", "clerk1", "eng1", "sec1", "manager1", "manager2", "demo12345"):
         assert username in first.output
     counts = _counts()
     second = runner.invoke(args=["seed-demo"])
@@ -27,6 +27,8 @@ def test_seed_demo_is_idempotent_covers_every_state_and_accounts_log_in(runner, 
     assert db.session.scalar(select(func.count(Case.id)).where(Case.reopen_count > 0)) > 0
     roles = {u.username: u.role for u in db.session.scalars(select(User))}
     assert roles["clerk1"] == Role.CLERK and roles["manager1"] == Role.MANAGER
+    levels = {u.username: u.manager_level for u in db.session.scalars(select(User).where(User.role == Role.MANAGER))}
+    assert levels == {"manager1": 1, "manager2": 2}
     assert db.session.scalar(select(User).filter_by(username="eng1")).department.code == "engineering"
     assert db.session.scalar(select(User).filter_by(username="resident1")).unit.label == "3栋-1201"
     first_events = select(func.min(CaseEvent.id)).group_by(CaseEvent.case_id)
