@@ -71,6 +71,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["event_label"] = event_label
     app.jinja_env.globals["is_overdue"] = lambda case: is_overdue(case, utcnow())
     app.jinja_env.globals["urgency"] = lambda case: urgency(case, utcnow())
+    app.jinja_env.globals["now_utc"] = utcnow
     app.jinja_env.filters["timeleft"] = time_left
 
     def clock_label(name):
@@ -90,7 +91,6 @@ def init_templating(app: Flask) -> None:
             "htmx_sri": HTMX_SRI,
             "htmx_local": url_for("static", filename=f"vendor/htmx-{HTMX_VERSION}.min.js"),
             "now_local": local_now(),
-            "now_utc": utcnow(),
             "Role": Role,
             "missing_calendar_years": missing_calendar_years,
         }

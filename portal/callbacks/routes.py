@@ -25,7 +25,6 @@ from portal.models import (
 )
 from portal.timeutil import local_now, local_zone, utcnow
 
-bp.add_app_template_global(utcnow, "now_utc")
 bp.add_app_template_global(survey_task, "pending_survey")
 
 def _outcome_message(code: str) -> str:
