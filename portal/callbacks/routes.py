@@ -23,7 +23,7 @@ from portal.htmx import is_htmx, render, targets
 from portal.models import (
     Building, CallbackPlan, CallbackPromise, CallbackTask, MaintenanceWork, Role, TaskStatus, Unit,
 )
-from portal.timeutil import local_now, local_zone, utcnow
+from portal.timeutil import local_now, local_zone
 
 bp.add_app_template_global(survey_task, "pending_survey")
 
