@@ -46,6 +46,11 @@ settings.define("repeat_repair_days", 90, _l("Repeated repairs: count repairs at
 settings.define("repeat_repair_min", 3, _l("Repeated repairs: flag from this many repairs at the same place"),
                 "int", SECTION, min=2, max=20)
 
+RATE_LABELS = {
+    "first_reply": _l("First reply on time"), "resolution": _l("Resolved on time"),
+    "callback_complaint": _l("Complaints called back"), "callback": _l("All callbacks made"),
+    "satisfaction": _l("Satisfaction"), "solved": _l("Problem solved"), "adoption": _l("Suggestions adopted"),
+}
 SATISFIED = (Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED)
 
 
