@@ -160,7 +160,7 @@ def disclosure_page():
 @bp.route("/public/disclosure")
 @public
 def public_disclosure():
-    """The same page without login, when managers publish it."""
+    """The same page without login when managers publish it; otherwise the logged-in page."""
     if not settings.get("disclosure_public"):
-        abort(404)
+        return redirect(url_for("reports.disclosure_page", month=request.args.get("month")))
     return _disclosure(Scope(parse_month(request.args.get("month"), shift(current_month(), -1))))
