@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
+from sqlalchemy.orm import joinedload
 
 from portal import settings
 from portal.extensions import db
@@ -29,7 +30,8 @@ def repeat_complaints(scope: Scope) -> list[dict]:
     rows = db.session.scalars(
         select(Case).where(case_scope(scope), Case.kind == Kind.COMPLAINT,
                            (Case.repeat.is_(True)) | (Case.reopen_count >= 2))
-        .order_by(Case.received_at).limit(LIMIT))
+        .options(joinedload(Case.unit).joinedload(Unit.building))
+        .order_by(Case.received_at).limit(LIMIT)).unique()
     return [_case_row(c) for c in rows]
 
 
@@ -44,7 +46,9 @@ def repeated_repairs(scope: Scope) -> list[dict]:
         .group_by(*key)
         .having(func.count() >= settings.get("repeat_repair_min"), func.max(Case.received_at) >= scope.start)
         .order_by(func.count().desc()).limit(LIMIT)).all()
-    latest = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_([r[5] for r in rows])))}
+    latest = {c.id: c for c in db.session.scalars(
+        select(Case).where(Case.id.in_([r[5] for r in rows]))
+        .options(joinedload(Case.unit).joinedload(Unit.building))).unique()}
     return [{"place": latest[r[5]].place, "category_id": r[3], "count": int(r[4]), "latest": latest[r[5]].number,
              "latest_id": r[5], "unit": latest[r[5]].unit.label if latest[r[5]].unit else ""} for r in rows]
 
@@ -74,6 +78,7 @@ def invalid_verdicts(scope: Scope) -> list[dict]:
     site = Case.estate_id == scope.estate_id if scope.estate_id else True
     rows = db.session.execute(
         select(CaseEvent.at, CaseEvent.note, Case).join(Case, Case.id == CaseEvent.case_id)
+        .options(joinedload(Case.unit).joinedload(Unit.building))
         .where(CaseEvent.action == "mark_invalid", CaseEvent.at >= scope.start, CaseEvent.at < scope.end, site)
         .order_by(CaseEvent.at).limit(LIMIT)).all()
     return [{**_case_row(c), "reason": note, "at": at.isoformat(),

@@ -16,20 +16,24 @@ from portal.timeutil import utcnow
 STEPS = 5
 
 
-def build(scope: Scope, now: datetime | None = None, progress: Callable[[int], None] | None = None) -> dict:
-    """Everything the report shows, JSON-ready; `progress(step)` is called after each part."""
+def build(scope: Scope, now: datetime | None = None, progress: Callable[[int], None] | None = None,
+          with_trend: bool = True, with_previous: bool = True) -> dict:
+    """Everything the report shows, JSON-ready; `progress(step)` is called after each part.
+
+    The dashboard leaves out last month (the report compares) and the 12-month trend (its own panel).
+    """
     now = now or utcnow()
     tick = progress or (lambda step: None)
     data = {"month": scope.month, "estate_id": scope.estate_id, "generated_at": now.isoformat()}
     data["figures"] = stats.figures(scope, now)
     tick(1)
-    data["previous"] = stats.figures(scope.previous, now)
+    data["previous"] = stats.figures(scope.previous, now) if with_previous else None
     tick(2)
     data["lists"] = lists.all_lists(scope, now)
     tick(3)
     data["performance"] = lists.performance(scope, now)
     tick(4)
-    data["trend"] = stats.trend(scope, now)
+    data["trend"] = stats.trend(scope, now) if with_trend else None
     tick(5)
     return data
 

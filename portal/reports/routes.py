@@ -52,8 +52,17 @@ def _common(scope: Scope, form: ScopeForm) -> dict:
 def dashboard():
     """The month at a glance against the targets, with lists and staff performance."""
     scope, form = _scope()
-    data = report.build(scope)
+    data = report.build(scope, with_trend=False, with_previous=False)
     return render_template("reports/dashboard.html", data=data, **_common(scope, form))
+
+
+@bp.route("/reports/trend")
+@role_required(*MANAGER)
+def trend():
+    """The 12-month trend panel, loaded when the dashboard shows it (the slowest aggregation)."""
+    scope, form = _scope()
+    return render("reports/trend.html", "reports/_trend.html", "trend-box", points=stats.trend(scope),
+                  **_common(scope, form))
 
 
 @bp.route("/reports/monthly")
