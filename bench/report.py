@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event, func, insert, select  # noqa: E402
+from sqlalchemy import event, func, insert, select, text  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.config import TestConfig  # noqa: E402
@@ -146,6 +146,9 @@ def main() -> None:
         db.session.commit()
         fill_cases(args.cases, rng)
         fill_callbacks(args.callbacks, args.cases, rng)
+        if db.engine.dialect.name == "sqlite":  # PostgreSQL's autovacuum keeps statistics; SQLite needs asking
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
     client = app.test_client()
     client.post("/login", data={"username": "manager1", "password": "demo12345"})
     with app.app_context():

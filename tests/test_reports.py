@@ -318,3 +318,13 @@ def test_improvement_actions_are_kept_and_followed_up_next_month(app, people, as
 def test_scope_form_falls_back_on_a_bad_month(app, people, as_):
     assert as_("manager").get("/reports?month=2026-13&site=x").status_code == 200
     assert shift("2026-01", -1) == "2025-12"
+
+
+def test_backfill_measures_cases_resolved_before_the_migration(dataset, runner):
+    case = dataset["C"]
+    case.resolve_work_seconds = None
+    db.session.commit()
+    result = runner.invoke(args=["reports", "backfill"])
+    assert "Measured 1" in result.output
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).resolve_work_seconds == 26 * 3600
