@@ -18,12 +18,14 @@ HTMX_CDN = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.
 HTMX_SRI = "sha384-H5SrcfygHmAuTDZphMHqBJLc3FhssKjG7w/CeCpFReSfwBWDTKpkzPP8c+cLsK+V"
 
 NAV = {
-    Role.RESIDENT: [("cases.my_cases", _l("My cases")), ("cases.new_case", _l("File a case"))],
+    Role.RESIDENT: [("cases.my_cases", _l("My cases")), ("cases.new_case", _l("File a case")),
+                    ("reports.disclosure_page", _l("Service report"))],
     Role.CLERK: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
                  ("callbacks.queue", _l("Callbacks"))],
     Role.DEPARTMENT: [("department.queue", _l("Work queue"))],
     Role.MANAGER: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
                    ("escalation.escalations", _l("Escalations")), ("callbacks.queue", _l("Callbacks")),
+                   ("reports.dashboard", _l("Reports")),
                    ("admin.phrases", _l("Phrases")),
                    ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
                    ("admin.settings_page", _l("Settings"))],

@@ -71,6 +71,14 @@ def submit_empty(page: Page) -> None:
         page.locator("main form button[type=submit]").last.click()
 
 
+def generate_report(page: Page) -> None:
+    """Generate the month's report and wait for the progress bar to reload the page."""
+    with page.expect_navigation():
+        page.locator("form.generate button").click()
+    page.wait_for_selector("#report-progress:not([hx-trigger])", timeout=30000)
+    page.wait_for_timeout(500)
+
+
 def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
     """Per user (None: logged out): (name, path, optional action before the shot)."""
     return {
@@ -94,6 +102,8 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("notifications", "/notifications", None),
             ("case-manager", f"/cases/{ids['resolved']}", None),
             ("callback-plan", f"/callbacks/plans/{ids['plan']}", None),
+            ("reports-dashboard", "/reports", None),
+            ("reports-monthly", "/reports/monthly", generate_report),
         ],
         "resident1": [
             ("my-cases", "/my/cases", None),
@@ -101,6 +111,7 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("new-case-error", "/cases/new", submit_empty),
             ("case-resident", f"/cases/{ids['resident']}", None),
             ("receipt", f"/cases/{ids['resident']}/receipt", None),
+            ("disclosure", "/disclosure", None),
         ],
         "eng1": [
             ("dept-eng", "/dept", None),

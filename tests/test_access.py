@@ -15,7 +15,8 @@ from portal import config as portal_config
 from portal.extensions import db
 from portal.callbacks.links import make_token
 from portal.models import (
-    Alert, Attachment, CallbackKind, CallbackPlan, CallbackTask, CaseEvent, Notification, Phrase, Role,
+    Alert, Attachment, CallbackKind, CallbackPlan, CallbackTask, CaseEvent, ImprovementAction, Notification, Phrase,
+    ReportRun, Role, RunStatus,
 )
 from portal.timeutil import utcnow
 from tests import factories
@@ -87,12 +88,14 @@ def dataset(app, people):
     task = CallbackTask(kind=CallbackKind.COMPLAINT, case_id=case.id, resident_id=case.resident_id,
                         unit_id=case.unit_id, due_at=utcnow() + timedelta(days=3), reason="complaint")
     plan = CallbackPlan(year=2026, month=12)
-    db.session.add_all([task, plan])
+    run = ReportRun(month="2026-11", status=RunStatus.DONE, step=5, steps=5)
+    improvement = ImprovementAction(month="2026-11", problem="回访不及时", action="增加回访人手")
+    db.session.add_all([task, plan, run, improvement])
     db.session.commit()
     with app.test_request_context():
         token = make_token(task)
     return {"case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert,
-            "task": task, "plan": plan, "token": token}
+            "task": task, "plan": plan, "token": token, "run": run, "improvement": improvement}
 
 
 def url_args(arguments: frozenset, data: dict) -> dict:
@@ -108,6 +111,8 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "task_id": data["task"].id,
         "plan_id": data["plan"].id,
         "token": data["token"],
+        "run_id": data["run"].id,
+        "action_id": data["improvement"].id,
     }
     unknown = arguments - values.keys()
     assert not unknown, f"tests/test_access.py has no sample value for URL argument(s) {unknown}; add one"

@@ -39,7 +39,7 @@ def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Ch
                   severity=None, urgent: bool = False, subject: str = "",
                   misconduct: bool = False, witnesses: str = "", evidence: str = "",
                   contact_name: str = "", contact_phone: str = "",
-                  received_at: datetime | None = None) -> Case:
+                  received_at: datetime | None = None, estate_id: int | None = None) -> Case:
     """Create a case in state `registered` with its event. The caller commits."""
     received = received_at or utcnow()
     if received > utcnow():
@@ -48,7 +48,7 @@ def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Ch
     case = Case(
         number=next_number(kind, received.astimezone(local_zone()).date()),
         kind=Kind(kind), channel=Channel(channel), status=Status.REGISTERED,
-        resident=resident, unit_id=unit_id, location_type=LocationType(location_type),
+        resident=resident, unit_id=unit_id, estate_id=estate_id or site_of(unit_id), location_type=LocationType(location_type),
         location=location.strip(), description=description.strip(), request=request.strip(),
         category_id=category_id, severity=severity or None, urgent=urgent,
         subject=subject.strip(), misconduct=misconduct, witnesses=witnesses.strip(),
@@ -63,6 +63,15 @@ def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Ch
     from portal.sla.hooks import on_action
     on_action(case, "register", actor, None, event)
     return case
+
+
+def site_of(unit_id: int | None) -> int | None:
+    """The estate of a unit; for a common area, the estate when there is only one."""
+    from portal.models import Building, Estate, Unit
+    if unit_id is not None:
+        return db.session.scalar(select(Building.estate_id).join(Unit).where(Unit.id == unit_id))
+    estates = db.session.scalars(select(Estate.id).limit(2)).all()
+    return estates[0] if len(estates) == 1 else None
 
 
 def find_residents(query: str, limit: int = 10) -> list[User]:

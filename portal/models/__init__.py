@@ -18,6 +18,7 @@ from portal.models.callbacks import (  # noqa: E402
     CallbackKind, CallbackPlan, CallbackPromise, CallbackRecord, CallbackTask, MaintenanceWork,
     Method, PlanStatus, SampleSeed, Satisfaction, TaskStatus,
 )
+from portal.models.reports import ActionStatus, ImprovementAction, ReportRun, RunStatus  # noqa: E402
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "Setting", "Severity", "Status", "Unit", "User",
+    "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus",
 ]

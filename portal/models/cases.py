@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text,
+    Boolean, Date, Enum, Float, ForeignKey, Index, Integer, String, Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -100,6 +100,8 @@ class Case(db.Model):
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    # The site 项目 (estate) for per-site statistics: from the unit, or chosen at the desk.
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
     location_type: Mapped[LocationType] = mapped_column(_enum(LocationType), default=LocationType.UNIT)
     location: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text)
@@ -123,6 +125,10 @@ class Case(db.Model):
     third_party: Mapped[str] = mapped_column(String(200), default="")
     completion_note: Mapped[str] = mapped_column(Text, default="")
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set at completion for the reports: who completed it and the working seconds it spent
+    # open and not waiting on the resident or a third party (portal/reports/timing.py).
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    resolve_work_seconds: Mapped[float | None] = mapped_column(Float)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -144,6 +150,7 @@ class Case(db.Model):
 
     category: Mapped[Category | None] = relationship()
     resident: Mapped[User | None] = relationship(foreign_keys=[resident_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
     unit: Mapped[Unit | None] = relationship()
     department: Mapped[Department | None] = relationship()
     registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])

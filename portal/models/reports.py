@@ -1,0 +1,78 @@
+"""The monthly analysis report (SPEC §7): improvement actions and generated report runs."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import UTCDateTime, db
+from portal.models.people import Estate, User
+from portal.timeutil import utcnow
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class ActionStatus(str, enum.Enum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class ImprovementAction(db.Model):
+    """A manager's improvement action for a month's report, followed up the next month."""
+
+    __tablename__ = "improvement_action"
+    __table_args__ = (Index("ix_improvement_action_month_estate", "month", "estate_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))  # "2026-11": the report it was written for
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)  # None: all sites
+    problem: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(100), default="")
+    due_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus), default=ActionStatus.PLANNED, index=True)
+    follow_up: Mapped[str] = mapped_column(Text, default="")
+    # Shown (as text only) on the residents' disclosure page once done.
+    disclose: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    estate: Mapped[Estate | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class RunStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ReportRun(db.Model):
+    """One generation of a month's report: progress while the job runs, then the figures."""
+
+    __tablename__ = "report_run"
+    __table_args__ = (Index("ix_report_run_month_estate", "month", "estate_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED, index=True)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[int] = mapped_column(Integer, default=1)
+    snapshot: Mapped[str] = mapped_column(Text, default="")  # JSON of the figures and lists
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    estate: Mapped[Estate | None] = relationship()
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == RunStatus.DONE else int(100 * self.step / max(1, self.steps))
