@@ -144,11 +144,10 @@ def callback_rates(scope: Scope, now: datetime) -> dict[str, Rate]:
                  and_(CallbackTask.status == TaskStatus.PENDING, CallbackTask.due_at < now))
     counted = or_(CallbackTask.status == TaskStatus.DONE, failed)
     rows = db.session.execute(
-        select(CallbackTask.kind == CallbackKind.COMPLAINT,
-               _sum(CallbackTask.status == TaskStatus.DONE), func.count())
+        select(CallbackTask.kind, _sum(CallbackTask.status == TaskStatus.DONE), func.count())
         .where(CallbackTask.due_at >= scope.start, CallbackTask.due_at < scope.end, counted, task_site(scope))
-        .group_by(CallbackTask.kind == CallbackKind.COMPLAINT)).all()
-    complaint = next(((int(d), int(n)) for is_c, d, n in rows if is_c), (0, 0))
+        .group_by(CallbackTask.kind)).all()  # a handful of kinds: PostgreSQL wants a plain GROUP BY column
+    complaint = next(((int(d), int(n)) for kind, d, n in rows if kind == CallbackKind.COMPLAINT), (0, 0))
     overall = (sum(int(d) for _, d, _ in rows), sum(int(n) for _, _, n in rows))
     return {"callback_complaint": Rate(*complaint, target("callback_complaint")),
             "callback": Rate(*overall, target("callback"))}
