@@ -88,6 +88,13 @@ class Case(db.Model):
         Index("ix_case_status_received", "status", "received_at"),
         Index("ix_case_department_status", "department_id", "status"),
         Index("ix_case_resident_received", "resident_id", "received_at"),
+        # Covering indexes for the monthly figures (portal/reports): the GROUP BYs over a
+        # month's cases read only the index, never the table rows.
+        Index("ix_case_month_figures", "received_at", "kind", "channel", "severity", "category_id",
+              "department_id", "unit_id", "status", "estate_id", "reopen_count", "resolved_by_id",
+              "resolve_work_seconds"),
+        Index("ix_case_repeat_repairs", "kind", "received_at", "unit_id", "location_type", "location",
+              "category_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -47,6 +47,8 @@ class Deadline(db.Model):
     __table_args__ = (
         UniqueConstraint("case_id", "clock", "round", name="uq_deadline_case_clock_round"),
         Index("ix_deadline_next_check_at", "next_check_at"),
+        # Covering index for on-time figures joined from the month's cases.
+        Index("ix_deadline_figures", "case_id", "clock", "cancelled", "met_at", "due_at", "segment_start"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
