@@ -13,7 +13,7 @@ from wtforms.validators import NumberRange, Optional
 from portal import labels
 from portal.access import visible_cases_clause
 from portal.board.query import SORTS, filtered, paginate
-from portal.cases.service import category_choices, department_choices
+from portal.cases.service import category_choices, department_choices, estate_choices
 from portal.models import Role, User
 
 SORT_LABELS = {
@@ -38,11 +38,22 @@ class FilterForm(FlaskForm):
     channel = SelectField(_l("Channel"), choices=_blank(labels.choices(labels.CHANNEL)), validators=[Optional()])
     category = SelectField(_l("Category"), validators=[Optional()])
     department = SelectField(_l("Department"), validators=[Optional()])
+    site = SelectField(_l("Site"), validators=[Optional()])
     overdue = BooleanField(_l("Overdue only"))
     date_from = DateField(_l("Received from"), validators=[Optional()])
     date_to = DateField(_l("Received to"), validators=[Optional()])
     sort = SelectField(_l("Sort"), choices=labels.opts(SORT_LABELS.items()), default="newest", validators=[Optional()])
     page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
+
+
+def filter_form(formdata) -> FilterForm:
+    """The board's filter form bound to query args, with its database choices, validated."""
+    form = FilterForm(formdata=formdata)
+    form.category.choices = _blank((str(i), n) for i, n in category_choices())
+    form.department.choices = _blank((str(i), n) for i, n in department_choices())
+    form.site.choices = _blank((str(i), n) for i, n in estate_choices())
+    form.validate()
+    return form
 
 
 def filter_values(form: FilterForm) -> dict:
@@ -52,7 +63,7 @@ def filter_values(form: FilterForm) -> dict:
         if field.errors or field.data in (None, "", False):
             continue
         values[name] = field.data
-    for key in ("category", "department"):
+    for key in ("category", "department", "site"):
         if key in values:
             values[key] = int(values[key]) if str(values[key]).isdigit() else None
     return values
@@ -67,10 +78,7 @@ def list_context(user: User, endpoint: str, extra=None, size: int | None = None,
                  defaults: dict | None = None) -> dict:
     """Everything a case list template needs, from the query string (or the list's defaults)."""
     source = request.args if request.args or not defaults else MultiDict(defaults)
-    form = FilterForm(formdata=source)
-    form.category.choices = _blank((str(i), n) for i, n in category_choices())
-    form.department.choices = _blank((str(i), n) for i, n in department_choices())
-    form.validate()
+    form = filter_form(source)
     values = filter_values(form)
     size = size or current_app.config["BOARD_PAGE_SIZE"]
     base = visible_cases_clause(user) if extra is None else and_(visible_cases_clause(user), extra)

@@ -55,7 +55,8 @@ def filtered(base_clause, f: dict):
     elif f.get("status"):
         stmt = stmt.where(Case.status == f["status"])
     for key, column in (("kind", Case.kind), ("channel", Case.channel),
-                        ("category", Case.category_id), ("department", Case.department_id)):
+                        ("category", Case.category_id), ("department", Case.department_id),
+                        ("site", Case.estate_id)):
         if f.get(key):
             stmt = stmt.where(column == f[key])
     if f.get("severity"):

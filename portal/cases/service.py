@@ -33,6 +33,14 @@ def department_choices() -> list[tuple[int, str]]:
     return g.department_choices
 
 
+def estate_choices() -> list[tuple[int, str]]:
+    """Sites (estates), read once per request."""
+    if "estate_choices" not in g:
+        from portal.models import Estate
+        g.estate_choices = [(e.id, e.name) for e in db.session.scalars(select(Estate).order_by(Estate.name))]
+    return g.estate_choices
+
+
 def action_form(name: str, case: Case, submitted: bool = False):
     """The form for one action; bound to the request only when it was the one submitted."""
     cls = ACTION_FORMS[name]

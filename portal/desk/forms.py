@@ -21,6 +21,8 @@ class RegisterForm(FlaskForm):
     urgent = BooleanField(_l("Urgent repair (dispatch immediately)"))
     location_type = SelectField(_l("Where"), choices=labels.opts([("unit", _l("Resident's unit")), ("common", _l("Common area"))]),
                                 default="unit")
+    estate_id = SelectField(_l("Site"), coerce=int, validators=[Optional()],
+                            description=_l("For a common area or a caller without an account; a resident's unit sets it."))
     # No Optional() where a validate_<field> method holds a cross-field rule: it would stop the chain.
     location = StringField(_l("Location details"), validators=[Length(max=200)])
     description = TextAreaField(_l("What happened"),

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.access import STAFF, role_required
 from portal.cases.intake import find_residents, register_case
-from portal.cases.service import category_choices
+from portal.cases.service import category_choices, estate_choices
 from portal.cases.uploads import save_photos, validate_photos
 from portal.desk import bp
 from portal.desk.forms import RegisterForm
@@ -25,12 +25,20 @@ def _resident(form: RegisterForm) -> User | None:
     return user
 
 
+def _site(form: RegisterForm, resident: User | None) -> int | None:
+    """A case in the resident's unit belongs to that unit's site; otherwise the clerk's choice."""
+    if resident is not None and resident.unit_id and form.location_type.data == "unit":
+        return None  # register_case takes it from the unit
+    return form.estate_id.data or None
+
+
 @bp.route("/desk/new", methods=["GET", "POST"])
 @role_required(*STAFF)
 def register():
     """Register a case for a resident; the receipt with its number follows at once."""
     form = RegisterForm()
     form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+    form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices())
     valid = form.validate_on_submit()
     resident = _resident(form) if request.method == "POST" else None
     photo_errors = validate_photos(form.photos.data) if valid else []
@@ -45,6 +53,7 @@ def register():
             evidence=form.evidence.data or "", contact_name=form.contact_name.data or "",
             contact_phone=form.contact_phone.data or "",
             received_at=received.replace(tzinfo=local_zone()).astimezone(timezone.utc) if received else None,
+            estate_id=_site(form, resident),
         )
         save_photos(case, current_user, form.photos.data)
         db.session.commit()

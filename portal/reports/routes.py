@@ -7,9 +7,8 @@ from flask_login import current_user
 
 from portal import settings
 from portal.access import STAFF, ALL_ROLES, public, role_required, visible_cases_clause
-from portal.board.filters import FilterForm, filter_values
+from portal.board.filters import filter_form, filter_values
 from portal.board.query import filtered
-from portal.cases.service import category_choices, department_choices
 from portal.extensions import db
 from portal.htmx import render, targets
 from portal.models import ImprovementAction, ReportRun, Role, RunStatus
@@ -38,6 +37,8 @@ def _scope(default_month: str | None = None) -> tuple[Scope, ScopeForm]:
 def _board_url(scope: Scope, **filters) -> str:
     """The board filtered to the cases behind a figure (received in the month)."""
     args = {k: v for k, v in filters.items() if v not in (None, "")}
+    if scope.estate_id:
+        args.setdefault("site", scope.estate_id)
     return url_for("board.board", date_from=scope.start.date().isoformat(),
                    date_to=scope.last_day.isoformat(), **args)
 
@@ -143,10 +144,7 @@ def monthly_xlsx():
 @role_required(*STAFF, Role.DEPARTMENT)
 def board_csv():
     """The board's current view (same filters, same visibility) as CSV."""
-    form = FilterForm(formdata=request.args)
-    form.category.choices = [("", "")] + [(str(i), n) for i, n in category_choices()]
-    form.department.choices = [("", "")] + [(str(i), n) for i, n in department_choices()]
-    form.validate()
+    form = filter_form(request.args)
     stmt = filtered(visible_cases_clause(current_user), filter_values(form))
     return Response(stream_with_context(export.csv_lines(stmt)), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename=cases-{export.stamp()}.csv"})

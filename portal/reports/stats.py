@@ -13,6 +13,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal, or_, select, true
+from sqlalchemy.orm import aliased
 
 from portal import settings
 from portal.extensions import db
@@ -93,8 +94,11 @@ def task_site(scope: Scope):
     """A callback task's site: its case's, else its household's building's."""
     if not scope.estate_id:
         return true()
-    household = select(Building.estate_id).join(Unit).where(Unit.id == CallbackTask.unit_id).scalar_subquery()
-    case_site = select(Case.estate_id).where(Case.id == CallbackTask.case_id).scalar_subquery()
+    # Aliases: the outer query may join Case or Unit itself, and must not swallow these.
+    b, u, c = aliased(Building), aliased(Unit), aliased(Case)
+    household = (select(b.estate_id).join(u, u.building_id == b.id).where(u.id == CallbackTask.unit_id)
+                 .correlate_except(b, u).scalar_subquery())
+    case_site = select(c.estate_id).where(c.id == CallbackTask.case_id).correlate_except(c).scalar_subquery()
     return func.coalesce(case_site, household) == scope.estate_id
 
 
