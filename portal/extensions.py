@@ -30,6 +30,30 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+def enum_column(cls):
+    """An enum stored as its values in a VARCHAR (no native type: adding a value needs no DDL)."""
+    from sqlalchemy import Enum
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+def insert_new(session, table, rows: list[dict], unique: list[str], returning: list[str]) -> list:
+    """Insert rows in one statement, skipping those whose unique key exists; returns the new ones.
+
+    The unique key is what makes jobs idempotent: a second run, or a racing worker, inserts nothing.
+    Core (not ORM) insert, so rows with NULLs still go in one statement.
+    """
+    if not rows:
+        return []
+    from sqlalchemy.dialects import postgresql, sqlite
+    dialect = session.get_bind().dialect.name
+    makers = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in makers:  # pragma: no cover - only PostgreSQL and SQLite are supported
+        raise RuntimeError(f"unsupported database {dialect}")
+    stmt = makers[dialect](table).on_conflict_do_nothing(index_elements=unique).returning(
+        *(table.c[name] for name in returning))
+    return list(session.execute(stmt, rows))
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
 

@@ -9,14 +9,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import UTCDateTime, db
+from portal.extensions import UTCDateTime, db, enum_column
 from portal.models.cases import Case
 from portal.models.people import Building, Role, Unit, User
 from portal.timeutil import utcnow
 
 
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+_enum = enum_column
 
 
 class CallbackKind(str, enum.Enum):

@@ -9,13 +9,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import UTCDateTime, db
+from portal.extensions import UTCDateTime, db, enum_column
 from portal.models.people import Category, Department, Unit, User
 from portal.timeutil import utcnow
 
 
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+_enum = enum_column
 
 
 class Kind(str, enum.Enum):

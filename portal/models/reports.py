@@ -7,13 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import UTCDateTime, db
+from portal.extensions import UTCDateTime, db, enum_column
 from portal.models.people import Estate, User
 from portal.timeutil import utcnow
 
 
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+_enum = enum_column
 
 
 class ActionStatus(str, enum.Enum):

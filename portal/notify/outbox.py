@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.extensions import db
+from portal.extensions import db, insert_new
 from portal.jobs import after_commit
 from portal.models import Notification, User
 from portal.timeutil import utcnow
@@ -25,16 +24,8 @@ def channels_for(user: User, kind: str) -> list[tuple[str, str]]:
 
 def _insert_ignoring_duplicates(rows: list[dict]) -> list[tuple[int, str]]:
     """Insert outbox rows; a row whose (dedup_key, user, channel) exists is skipped."""
-    if not rows:
-        return []
-    dialect = db.session.get_bind().dialect.name
-    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert if dialect == "sqlite" else None
-    if maker is None:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        raise RuntimeError(f"unsupported database {dialect}")
-    stmt = maker(Notification.__table__).on_conflict_do_nothing(
-        index_elements=["dedup_key", "user_id", "channel"]
-    ).returning(Notification.__table__.c.id, Notification.__table__.c.channel)
-    return [(row.id, row.channel) for row in db.session.execute(stmt, rows)]
+    return [(r.id, r.channel) for r in insert_new(db.session, Notification.__table__, rows,
+                                                  ["dedup_key", "user_id", "channel"], ["id", "channel"])]
 
 
 def queue_rows(rows: list[dict]) -> list[int]:

@@ -12,9 +12,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert
-from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.extensions import db
+from portal.extensions import db, insert_new
 from portal.models import Alert, CaseEvent, Role, User
 from portal.notify import outbox
 from portal.timeutil import to_local, utcnow
@@ -57,13 +56,8 @@ def rule_label(rule: str, level: int) -> str:
 
 
 def _insert_new(rows: list[dict]) -> list[tuple]:
-    dialect = db.session.get_bind().dialect.name
-    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Alert.__table__  # Core, not ORM, so rows with NULLs still go in one statement
-    stmt = maker(table).on_conflict_do_nothing(
-        index_elements=["case_id", "rule", "level", "round"]
-    ).returning(table.c.id, table.c.case_id, table.c.rule, table.c.level, table.c.round)
-    return list(db.session.execute(stmt, rows)) if rows else []
+    return insert_new(db.session, Alert.__table__, rows, ["case_id", "rule", "level", "round"],
+                      ["id", "case_id", "rule", "level", "round"])
 
 
 class Staff:
