@@ -40,6 +40,8 @@ def create_app(config: Config | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     _init_login(app)
+    from portal.security import init_security
+    init_security(app)
 
     import importlib
 
@@ -109,6 +111,13 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(error):
         return page(404, _("This page or case does not exist, or is not yours to see."))
+
+    @app.errorhandler(429)
+    def too_many(error):
+        if request.endpoint == "auth.login":
+            from portal.auth.routes import login_refused
+            return login_refused()
+        return page(429, _("Too many attempts. Wait a few minutes and try again."))
 
     @app.errorhandler(413)
     def too_large(error):

@@ -59,6 +59,18 @@ class Config:
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Reverse proxies in front of the portal (nginx: 1); their X-Forwarded-* headers are trusted.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+    # Login attempts: only failures count, per account and per client address.
+    LOGIN_LIMIT_ACCOUNT = os.environ.get("LOGIN_LIMIT_ACCOUNT", "5 per 5 minutes;20 per day")
+    LOGIN_LIMIT_ADDRESS = os.environ.get("LOGIN_LIMIT_ADDRESS", "30 per 10 minutes")
+    SURVEY_LIMIT_ADDRESS = os.environ.get("SURVEY_LIMIT_ADDRESS", "30 per 10 minutes")
+    RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: count in process memory rather than refuse every login.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
 
     def __init__(self) -> None:
         key = os.environ.get("SECRET_KEY")
@@ -69,6 +81,8 @@ class Config:
                 )
             self.SESSION_COOKIE_SECURE = True
             self.REMEMBER_COOKIE_SECURE = True
+            # The __Host- prefix: the browser keeps it only over HTTPS, for this host, path /.
+            self.SESSION_COOKIE_NAME = "__Host-portal"
         self.SECRET_KEY = key or _dev_secret_key()
 
 

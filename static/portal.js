@@ -2,13 +2,28 @@
 (function () {
   "use strict";
 
-  // Polling must not wipe out a row someone is working in.
-  window.portalIdle = function (id) {
-    var el = document.getElementById(id);
+  // Polling must not wipe out a row someone is working in. (A listener, not an hx-trigger
+  // filter: filters are evaluated as code, which the Content-Security-Policy forbids.)
+  window.portalIdle = function (el) {
     if (!el) return false;
     if (el.contains(document.activeElement) && document.activeElement !== document.body) return false;
     return !el.querySelector("details[open] form");
   };
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var el = ev.detail.elt;
+    if (el && el.hasAttribute("data-poll-when-idle") && !window.portalIdle(el)) ev.preventDefault();
+  });
+
+  // Inline handlers are forbidden by the Content-Security-Policy: these data attributes replace them.
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest("[data-print]")) window.print();
+  });
+  document.addEventListener("focusin", function (ev) {
+    if (ev.target.matches("[data-select-on-focus]")) ev.target.select();
+  });
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches("[data-autosubmit]") && ev.target.form) ev.target.form.requestSubmit();
+  });
 
   // Standard phrases: click a chip to insert its text into the reply.
   document.addEventListener("click", function (ev) {

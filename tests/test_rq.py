@@ -196,3 +196,27 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_doubles_nothing(rq_app, 
         stop(healthy)
     assert _status(notification_id) == ("sent", 2)
     assert [p.name for p in outbox.glob("email-*.eml")] == [f"email-{notification_id}.eml"]
+
+
+def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redis_url):
+    """Two app instances (two gunicorn workers, or two machines) count failures in one Redis."""
+    from tests.conftest import csrf_token
+    rq_app.config.update(LOGIN_LIMIT_ACCOUNT="3 per 5 minutes")
+    config = portal_config.TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = rq_app.config["SQLALCHEMY_DATABASE_URI"]
+    config.REDIS_URL = redis_url
+    config.LOGIN_LIMIT_ACCOUNT = "3 per 5 minutes"
+    other_process = create_app(config)
+    assert rq_app.config["RATELIMIT_STORAGE_URI"] == redis_url
+
+    def attempt(app):
+        client = app.test_client()
+        with app.app_context():
+            return client.post("/login", data={"username": "clerk-x", "password": "wrong",
+                                               "csrf_token": csrf_token(client)}).status_code
+
+    assert [attempt(rq_app), attempt(other_process), attempt(rq_app)] == [200, 200, 200]
+    assert attempt(other_process) == 429
+    from redis import Redis
+    keys = Redis.from_url(redis_url).keys("LIMITS*")
+    assert keys, "the counts live in Redis, not in process memory"

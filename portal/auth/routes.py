@@ -11,6 +11,7 @@ from portal.auth import bp
 from portal.auth.forms import EmptyForm, LoginForm
 from portal.extensions import db
 from portal.models import Role, User
+from portal.security import limiter, login_account_key, login_failed
 
 HOME = {
     Role.RESIDENT: "cases.my_cases",
@@ -40,6 +41,9 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], key_func=login_account_key,
+               methods=["POST"], deduct_when=login_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"], deduct_when=login_failed)
 @public
 def login():
     """Username and password; a wrong pair gets one message, no hint which was wrong."""
@@ -54,6 +58,13 @@ def login():
             return redirect(_safe_next(form.next.data) or url_for(HOME[user.role]))
         form.password.errors.append(_("Wrong username or password."))
     return render_template("auth/login.html", form=form)
+
+
+def login_refused():
+    """Too many failed attempts: the form comes back with the username and the reason."""
+    form = LoginForm()
+    form.password.errors = [_("Too many failed attempts. Wait a few minutes and try again.")]
+    return render_template("auth/login.html", form=form), 429
 
 
 @bp.route("/logout", methods=["POST"])

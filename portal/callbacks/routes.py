@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from portal.callbacks.service import (
 )
 from portal.extensions import db
 from portal.htmx import is_htmx, render, targets
+from portal.security import limiter
 from portal.models import (
     Building, CallbackPlan, CallbackPromise, CallbackTask, MaintenanceWork, Role, TaskStatus, Unit,
 )
@@ -173,6 +174,7 @@ def survey(case_id: int):
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SURVEY_LIMIT_ADDRESS"], methods=["POST"])
 @public
 def signed_survey(token: str):
     """The survey from an SMS/WeChat link: one case, no login, for a limited time."""
