@@ -37,6 +37,20 @@ def init_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Created {username} ({role}).")
 
+    @app.cli.command("doctor")
+    def doctor():
+        """Check configuration, database revision, Redis, workers, cron and holiday data."""
+        from portal.doctor import FAIL, WARN, run_checks
+        findings = run_checks(app)
+        marks = {"ok": "ok  ", WARN: "WARN", FAIL: "FAIL"}
+        for f in findings:
+            click.echo(f"[{marks[f.level]}] {f.topic:<9} {f.message}")
+        failed = sum(f.level == FAIL for f in findings)
+        warned = sum(f.level == WARN for f in findings)
+        click.echo(f"{failed} problem(s), {warned} warning(s)." if failed or warned else "All checks passed.")
+        if failed:
+            raise SystemExit(1)
+
     sla = click.Group("sla", help="Deadlines: reminders and escalations.")
     app.cli.add_command(sla)
 

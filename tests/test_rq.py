@@ -220,3 +220,26 @@ def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redi
     from redis import Redis
     keys = Redis.from_url(redis_url).keys("LIMITS*")
     assert keys, "the counts live in Redis, not in process memory"
+
+
+def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
+    from portal.doctor import FAIL, OK, run_checks
+
+    def levels(topic):
+        return [f.level for f in run_checks(rq_app) if f.topic == topic]
+
+    assert levels("redis") == [OK]
+    assert levels("workers") == [FAIL, FAIL, FAIL], "one failure per queue nobody serves"
+    assert levels("cron") == [FAIL]
+    worker = start_worker(rq_app, tmp_path, "w-doctor")
+    log = open(tmp_path / "cron.log", "wb")
+    cron = subprocess.Popen([str(VENV_BIN / "rq"), "cron", "portal.cron_config", "--url", rq_app.config["REDIS_URL"]],
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    cron.log_file = log
+    try:
+        _wait(lambda: levels("workers") == [OK] and levels("cron") == [OK], 60, "doctor to see worker and cron")
+    finally:
+        stop(cron)
+        stop(worker)
+    assert levels("workers") == [FAIL, FAIL, FAIL] and levels("cron") == [FAIL], "stopped processes are gone"
