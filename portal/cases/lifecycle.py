@@ -298,5 +298,6 @@ def record(case: Case, user: User | None, name: str, before, after, note: str = 
         note=note or "", public=public, at=utcnow(),
     )
     case.updated_at = utcnow()
+    case.version_id = (case.version_id or 0) + 1
     db.session.add(event)
     return event

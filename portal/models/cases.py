@@ -150,9 +150,11 @@ class Case(db.Model):
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sla_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-    version_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    # One step per recorded event (lifecycle.record), however many flushes an action takes;
+    # every UPDATE still carries `WHERE version_id = <the one read>`, so a concurrent save loses.
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
-    __mapper_args__ = {"version_id_col": version_id}
+    __mapper_args__ = {"version_id_col": version_id, "version_id_generator": False}
 
     category: Mapped[Category | None] = relationship()
     resident: Mapped[User | None] = relationship(foreign_keys=[resident_id])
