@@ -1,0 +1,100 @@
+"""The production files (Procfile, systemd units, nginx, gunicorn config, env example) agree with
+the code, and the Procfile's web command really serves the portal with its secure defaults."""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from portal.jobs import QUEUES
+from tests.test_wsgi import _free_port, _wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+BIN = Path(sys.executable).parent
+
+
+def procfile() -> dict[str, list[str]]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return {name: shlex.split(cmd) for name, cmd in (line.split(":", 1) for line in lines if line.strip())}
+
+
+def unit_command(name: str) -> list[str]:
+    text = (DEPLOY / "systemd" / name).read_text()
+    return shlex.split(re.search(r"^ExecStart=(.+)$", text, re.M).group(1))
+
+
+def test_procfile_runs_migrations_web_workers_on_every_queue_and_cron():
+    procs = procfile()
+    assert set(procs) == {"release", "web", "worker", "cron"}
+    for argv in procs.values():
+        assert (BIN / argv[0]).exists(), f"{argv[0]} is not installed by requirements.txt"
+    assert procs["release"] == ["flask", "--app", "app", "db", "upgrade"]
+    assert procs["web"] == ["gunicorn", "-c", "deploy/gunicorn.conf.py", "app:app"]
+    assert procs["worker"][-len(QUEUES):] == list(QUEUES) and "--with-scheduler" in procs["worker"]
+    assert procs["cron"][:3] == ["rq", "cron", "portal.cron_config"]
+    import portal.cron_config  # noqa: F401  (the module rq cron loads must import)
+
+
+def test_systemd_units_run_the_procfile_commands():
+    procs = procfile()
+    strip = lambda argv: [Path(argv[0]).name] + [a for a in argv[1:] if not a.startswith("portal-%H")  # noqa: E731
+                                                  and a != "--name"]
+    assert strip(unit_command("portal-web.service")) == procs["web"]
+    worker = [a.replace("${REDIS_URL}", "$REDIS_URL") for a in strip(unit_command("portal-worker@.service"))]
+    assert worker == procs["worker"]
+    cron = [a.replace("${REDIS_URL}", "$REDIS_URL") for a in strip(unit_command("portal-cron.service"))]
+    assert cron == procs["cron"]
+    for unit in ("portal-web.service", "portal-worker@.service", "portal-cron.service"):
+        text = (DEPLOY / "systemd" / unit).read_text()
+        assert "EnvironmentFile=/etc/portal/portal.env" in text and "Restart=always" in text
+        assert "User=portal" in text and "NoNewPrivileges=true" in text
+
+
+def test_env_example_names_only_settings_the_portal_reads():
+    config_source = (ROOT / "portal" / "config.py").read_text() + (DEPLOY / "gunicorn.conf.py").read_text()
+    keys = [line.split("=", 1)[0] for line in (DEPLOY / "portal.env.example").read_text().splitlines()
+            if line and not line.startswith("#")]
+    assert {"PORTAL_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PROXY_COUNT"} <= set(keys)
+    unknown = [k for k in keys if f'"{k}"' not in config_source]
+    assert unknown == []
+
+
+def test_nginx_forwards_what_the_app_trusts_and_does_not_serve_uploads():
+    conf = (DEPLOY / "nginx" / "portal.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for" in conf
+    assert "proxy_set_header X-Forwarded-Proto $scheme" in conf
+    from portal.config import Config
+    size = int(re.search(r"client_max_body_size (\d+)m", conf).group(1))
+    assert size * 1024 * 1024 >= Config.MAX_CONTENT_LENGTH
+    assert "upload" not in " ".join(re.findall(r"location\s+(\S+)", conf))
+
+
+def test_the_procfile_web_command_serves_the_portal_with_secure_defaults(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
+    port = _free_port()
+    env.update(PORTAL_INSTANCE_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'web.db'}",
+               PORTAL_ENV="production", SECRET_KEY="k" * 40, PROXY_COUNT="1", BIND=f"127.0.0.1:{port}",
+               WEB_CONCURRENCY="2", PATH=f"{BIN}:{env.get('PATH', '')}")
+    release = subprocess.run(procfile()["release"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert release.returncode == 0, release.stderr
+    proc = subprocess.Popen(procfile()["web"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/login", proc)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/login",
+                                         headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            headers = response.headers
+            assert "name=\"password\"" in response.read().decode()
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+        assert "'nonce-" in headers["Content-Security-Policy"]
+        cookie = headers["Set-Cookie"]
+        assert cookie.startswith("__Host-portal=") and "Secure" in cookie and "HttpOnly" in cookie
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
