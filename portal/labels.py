@@ -60,9 +60,20 @@ def choices(mapping) -> list[SelectChoice]:
     return opts((member.value, text) for member, text in mapping.items())
 
 
+_TABLES: dict[tuple[int, str], dict] = {}
+
+
 def label(mapping, value) -> str:
-    """Label for an enum member or its raw value; unknown values pass through."""
-    for member, text in mapping.items():
-        if member == value or member.value == value:
-            return str(text)
-    return "" if value is None else str(value)
+    """Label for an enum member or its raw value; unknown values pass through.
+
+    Translated once per mapping and language, not once per call: a board page asks ~100 times.
+    """
+    if value is None:
+        return ""
+    from flask_babel import get_locale
+    key = (id(mapping), str(get_locale()))
+    table = _TABLES.get(key)
+    if table is None:
+        table = _TABLES[key] = {member.value: str(text) for member, text in mapping.items()}
+    raw = getattr(value, "value", value)
+    return table.get(raw, str(value))
