@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import wtforms
 from flask import Request
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 
 from portal.extensions import db
 
@@ -14,13 +14,21 @@ FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 class _Values(ImmutableMultiDict):
-    """Form and query values with NUL characters dropped: nobody types one, and PostgreSQL
-    refuses to store or even compare text containing one."""
+    """Form and query values, and uploads' file names, with NUL characters dropped: nobody types
+    one, and PostgreSQL refuses to store or even compare text containing one."""
 
     def __init__(self, mapping=None):
-        if isinstance(mapping, list):  # how werkzeug's parsers build args and form
-            mapping = [(k, v.replace("\x00", "") if isinstance(v, str) else v) for k, v in mapping]
+        if isinstance(mapping, list):  # how werkzeug's parsers build args, form and files
+            mapping = [(k, _without_nul(v)) for k, v in mapping]
         super().__init__(mapping)
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, FileStorage) and value.filename:
+        value.filename = value.filename.replace("\x00", "")
+    return value
 
 
 class PortalRequest(Request):

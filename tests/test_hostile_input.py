@@ -1,6 +1,7 @@
 """Odd input the form fuzzer (test_fuzz_forms.py) once turned into a 500, kept as plain regressions."""
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -8,10 +9,10 @@ from sqlalchemy import func, select
 
 from portal.callbacks.service import record_callback
 from portal.extensions import db
-from portal.models import Case, CaseEvent, CallbackPromise, CallbackTask, Phrase
+from portal.models import Attachment, CallbackPromise, CallbackTask, Case, CaseEvent, Phrase
 from portal.timeutil import utcnow
 from tests.conftest import post
-from tests.helpers import act, html, make_case
+from tests.helpers import act, html, make_case, tiny_png
 
 RESOLVE = ("classify", "dispatch", "accept", "complete")
 
@@ -48,6 +49,15 @@ def test_a_nul_character_is_dropped_from_what_is_stored(as_, people):
     r = act(as_("resident"), case, "comment", note="漏\x00水")
     assert r.status_code == 302
     assert db.session.scalar(select(CaseEvent.note).where(CaseEvent.action == "comment")) == "漏水"
+
+
+def test_a_nul_character_is_dropped_from_an_uploaded_file_name(as_, people):
+    case = make_case(people)
+    version = db.session.scalar(select(Case.version_id).where(Case.id == case.id))
+    r = post(as_("resident"), f"/cases/{case.id}/act/comment", {
+        "comment-note": "照片", "comment-version": str(version), "comment-photos": (io.BytesIO(tiny_png()), "a\x00b.png")})
+    assert r.status_code == 302
+    assert db.session.scalar(select(Attachment.filename)) == "ab.png"
 
 
 def test_a_phrase_position_beyond_the_column_is_refused(as_, people):
