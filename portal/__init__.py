@@ -34,6 +34,8 @@ def create_app(config: Config | None = None) -> Flask:
         template_folder="../templates", static_folder="../static",
     )
     app.config.from_object(config or Config())
+    from portal.forms import PortalRequest
+    app.request_class = PortalRequest
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

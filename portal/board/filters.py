@@ -6,7 +6,7 @@ from werkzeug.datastructures import MultiDict
 from sqlalchemy import and_
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SearchField, SelectField
+from wtforms import BooleanField, IntegerField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
@@ -14,6 +14,7 @@ from portal import labels
 from portal.access import visible_cases_clause
 from portal.board.query import SORTS, filtered, paginate
 from portal.cases.service import category_choices, department_choices, estate_choices
+from portal.forms import DateField, validated
 from portal.models import Role, User
 
 SORT_LABELS = {
@@ -58,11 +59,7 @@ def filter_form(formdata) -> FilterForm:
 
 def filter_values(form: FilterForm) -> dict:
     """Only values that passed validation reach the query; bad ones are ignored."""
-    values = {}
-    for name, field in form._fields.items():
-        if field.errors or field.data in (None, "", False):
-            continue
-        values[name] = field.data
+    values = validated(form)
     for key in ("category", "department", "site"):
         if key in values:
             values[key] = int(values[key]) if str(values[key]).isdigit() else None

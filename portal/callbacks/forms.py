@@ -2,13 +2,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, DateTimeLocalField, HiddenField, RadioField, SelectField,
-    SelectMultipleField, StringField, TextAreaField,
+    BooleanField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from portal import labels as base_labels
 from portal.callbacks import labels
+from portal.forms import DateField, DateTimeLocalField
 
 TEXT_MAX = 2000
 DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -28,7 +28,9 @@ def _rating(value):
 
 class SurveyFields(FlaskForm):
     """What the resident tells us, by phone or online."""
-    satisfaction = RadioField(_l("Satisfaction"), choices=_choices(labels.SATISFACTION), validators=[Optional()])
+    # Not plain Optional(): it takes "  " for blank and skips the choice check (see desk.forms).
+    satisfaction = RadioField(_l("Satisfaction"), choices=_choices(labels.SATISFACTION),
+                              validators=[Optional(strip_whitespace=False)])
     quality_rating = SelectField(_l("Quality of the work (1–5)"), choices=_ratings(), coerce=_rating,
                                  validators=[Optional()])
     effect_rating = SelectField(_l("Effect of the service (1–5)"), choices=_ratings(), coerce=_rating,

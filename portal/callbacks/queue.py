@@ -14,6 +14,7 @@ from portal import labels as base_labels
 from portal.board.query import Page
 from portal.callbacks import labels
 from portal.extensions import db
+from portal.forms import validated
 from portal.models import (
     Building, CallbackRecord, CallbackTask, Case, Role, TaskStatus, Unit, User,
 )
@@ -121,7 +122,7 @@ def queue_context(args, user: User, size: int = 20) -> dict:
     if not args.get("caller") and "caller" not in args and user.role == Role.CLERK:
         form.caller.data = "clerk"  # a clerk's default view is the pool
     form.validate()
-    values = {k: f.data for k, f in form._fields.items() if not f.errors and f.data not in (None, "")}
+    values = validated(form)
     if values.get("building"):
         values["building"] = int(values["building"]) if str(values["building"]).isdigit() else None
     stmt = base_query(values, user)

@@ -19,6 +19,7 @@ from portal.callbacks.service import (
     CallbackError, answer_promise, answer_survey, may_record, record_callback, survey_task,
 )
 from portal.extensions import db
+from portal.forms import get_by_id
 from portal.htmx import is_htmx, render, targets
 from portal.security import limiter
 from portal.models import (
@@ -123,7 +124,7 @@ def answer(task_id: int):
     """Give the reply promised during this callback."""
     task = _task_or_404(task_id)
     form = PromiseAnswerForm()
-    promise = db.session.get(CallbackPromise, int(form.promise_id.data)) if (form.promise_id.data or "").isdigit() else None
+    promise = get_by_id(CallbackPromise, form.promise_id.data)
     if promise is None or promise.task_id != task.id:
         form.form_errors.append(_("Choose the question to answer."))
     elif form.validate():

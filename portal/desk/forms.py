@@ -2,10 +2,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from portal import labels
+from portal.forms import DateTimeLocalField
 
 
 class RegisterForm(FlaskForm):
@@ -16,8 +17,10 @@ class RegisterForm(FlaskForm):
     received_at = DateTimeLocalField(_l("Received at"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                      validators=[Optional()])
     category_id = SelectField(_l("Category"), coerce=int, validators=[InputRequired(_l("Choose a category."))])
+    # strip_whitespace=False: plain Optional() takes "  " for blank and skips the choice check,
+    # which would leave "  " as the severity.
     severity = SelectField(_l("Severity"), choices=labels.opts([("", _l("Classify later"))]) + labels.choices(labels.SEVERITY),
-                           validators=[Optional()])
+                           validators=[Optional(strip_whitespace=False)])
     urgent = BooleanField(_l("Urgent repair (dispatch immediately)"))
     location_type = SelectField(_l("Where"), choices=labels.opts([("unit", _l("Resident's unit")), ("common", _l("Common area"))]),
                                 default="unit")

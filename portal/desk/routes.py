@@ -12,13 +12,14 @@ from portal.cases.uploads import save_photos, validate_photos
 from portal.desk import bp
 from portal.desk.forms import RegisterForm
 from portal.extensions import db
+from portal.forms import get_by_id
 from portal.labels import opts
 from portal.models import Role, User
 from portal.timeutil import local_zone
 
 
 def _resident(form: RegisterForm) -> User | None:
-    user = db.session.get(User, form.resident_id.data) if form.resident_id.data else None
+    user = get_by_id(User, form.resident_id.data) if form.resident_id.data else None
     if form.resident_id.data and (user is None or user.role != Role.RESIDENT):
         form.resident_id.errors = list(form.resident_id.errors) + [_("Choose a resident from the search.")]
         return None

@@ -14,6 +14,7 @@ from portal.cases.service import action_form, action_label, submit_action
 from portal.escalation import bp
 from portal.escalation.forms import AcknowledgeForm, EscalationFilterForm
 from portal.extensions import db
+from portal.forms import validated
 from portal.htmx import render, targets
 from portal.models import Alert, Case, CaseEvent, Role
 from portal.models.cases import OPEN_STATUSES
@@ -98,7 +99,7 @@ def board_context(failed_alert: int | None = None, failed=None) -> dict:
     """Filters, the page of alerts and what each row needs, from the query string."""
     form = EscalationFilterForm(formdata=request.args)
     form.validate()
-    values = {k: f.data for k, f in form._fields.items() if not f.errors and f.data not in (None, "")}
+    values = validated(form)
     page = alert_page(alert_query(values), values.get("page", 1), current_app.config["BOARD_PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return {"filters": form, "page": page, "list_args": args, "filters_open": bool(args),

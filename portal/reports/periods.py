@@ -7,7 +7,9 @@ from datetime import date, datetime, time
 
 from portal.timeutil import local_now, local_zone
 
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# This century only (ASCII digits, no trailing newline): months far off cannot be shifted or
+# turned into dates.
+MONTH_RE = re.compile(r"^(20[0-9][0-9])-(0[1-9]|1[0-2])\Z")
 
 
 def shift(month: str, by: int) -> str:

@@ -29,7 +29,7 @@ def _scope(default_month: str | None = None) -> tuple[Scope, ScopeForm]:
     form.site.choices = site_choices()
     form.validate()
     month = parse_month(form.month.data if not form.month.errors else None, default_month)
-    site = int(form.site.data) if form.site.data and str(form.site.data).isdigit() else None
+    site = int(form.site.data) if not form.site.errors and str(form.site.data or "").strip().isdigit() else None
     form.month.data = month
     return Scope(month, site), form
 
