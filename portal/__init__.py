@@ -34,8 +34,9 @@ def create_app(config: Config | None = None) -> Flask:
         template_folder="../templates", static_folder="../static",
     )
     app.config.from_object(config or Config())
-    from portal.forms import PortalRequest
+    from portal.forms import PortalRequest, PrimaryKeyConverter
     app.request_class = PortalRequest
+    app.url_map.converters["int"] = PrimaryKeyConverter  # before any route is added
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import wtforms
 from flask import Request
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
 
 from portal.extensions import db
 
@@ -34,6 +35,14 @@ def _without_nul(value):
 class PortalRequest(Request):
     """The app's request class (set in create_app): NUL-free form and query values."""
     parameter_storage_class = _Values
+
+
+class PrimaryKeyConverter(IntegerConverter):
+    """`<int:…>` in URLs: an id beyond the column's range is a 404, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def validated(form) -> dict:

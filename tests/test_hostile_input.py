@@ -105,3 +105,9 @@ def test_answering_a_promise_id_beyond_any_id_is_refused(as_, people):
              htmx_target="task-panel")
     assert r.status_code == 200
     assert db.session.scalar(select(CallbackPromise.answered_at)) is None
+
+
+def test_an_id_beyond_the_database_range_in_a_url_is_a_404(as_, people):
+    client = as_("clerk")
+    for url in ("/cases/99999999999", "/cases/2147483648", "/board/rows/99999999999/actions"):
+        assert client.get(url).status_code == 404, url
