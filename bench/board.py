@@ -1,17 +1,17 @@
 """Board speed as data grows: prints one line per size and filter.
 
-    .venv/bin/python bench/board.py [--sizes 1000,10000,100000] [--database-url URL]
+    .venv/bin/python bench/board.py [--sizes 1000,10000,100000] [--database-url URL | --postgres]
 
 Bulk-inserts synthetic cases (core INSERTs, not the ORM) into a fresh
 database (a temp SQLite file unless --database-url names an empty
-PostgreSQL database), then renders the board through the real app as a
-clerk and prints the median time and the SQL statements per request:
+PostgreSQL database or --postgres starts a throw-away one, bench/_pg.py),
+then renders the board through the real app as a clerk and prints the
+median time and the SQL statements per request:
 `n=100000 view=board board_ms=41.2 statements=5`.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, insert, select  # noqa: E402
 
+from bench._pg import add_database_arguments, database_url, settle  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.config import TestConfig  # noqa: E402
 from portal.demo import seed_reference  # noqa: E402
@@ -97,11 +98,16 @@ def measure(app, client, url: str, runs: int = 7) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    add_database_arguments(parser)
     args = parser.parse_args()
+    with database_url(args) as url:
+        run(url, [int(s) for s in args.sizes.split(",")])
+
+
+def run(url: str | None, sizes: list[int]) -> None:
     tmp = tempfile.mkdtemp(prefix="portal-bench-")
     config = TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = args.database_url or f"sqlite:///{tmp}/bench.db"
+    config.SQLALCHEMY_DATABASE_URI = url or f"sqlite:///{tmp}/bench.db"
     config.WTF_CSRF_ENABLED = False
     config.UPLOAD_DIR = tmp
     app = create_app(config)
@@ -111,12 +117,15 @@ def main() -> None:
         db.session.commit()
     client = app.test_client()
     client.post("/login", data={"username": "clerk1", "password": "demo12345"})
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in sizes:
         with app.app_context():  # requests below run in their own contexts, as in production
             fill(size)
-        for view, url in VIEWS.items():
-            ms, statements = measure(app, client, url)
+            settle(db.engine)
+        for view, path in VIEWS.items():
+            ms, statements = measure(app, client, path)
             print(f"n={size} view={view} board_ms={ms:.1f} statements={statements}", flush=True)
+    with app.app_context():
+        db.engine.dispose()  # a throw-away server is stopped next: leave no pooled connection behind
 
 
 if __name__ == "__main__":

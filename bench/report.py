@@ -1,10 +1,11 @@
 """Dashboard and monthly report over a large history, computed in the database.
 
-    .venv/bin/python bench/report.py [--cases 100000] [--callbacks 50000] [--database-url URL]
+    .venv/bin/python bench/report.py [--cases 100000] [--callbacks 50000] [--database-url URL | --postgres]
 
 Bulk-inserts a year of synthetic cases (with their first-reply and resolution
 clocks) and callback tasks with answers into a fresh database (a temp SQLite file
-unless --database-url names an empty PostgreSQL database), then times the
+unless --database-url names an empty PostgreSQL database or --postgres starts a
+throw-away one, bench/_pg.py), then times the
 manager's dashboard through the real app (median of 5 requests; its 12-month
 trend panel loads separately: trend_ms) and the monthly report job (median of
 3 runs), and prints
@@ -13,7 +14,6 @@ trend panel loads separately: trend_ms) and the monthly report job (median of
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, insert, select, text  # noqa: E402
 
+from bench._pg import add_database_arguments, database_url, settle  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.config import TestConfig  # noqa: E402
 from portal.demo import seed_reference  # noqa: E402
@@ -129,26 +130,32 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=100000)
     parser.add_argument("--callbacks", type=int, default=50000)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    add_database_arguments(parser)
     args = parser.parse_args()
+    with database_url(args) as url:
+        run(url, args.cases, args.callbacks)
+
+
+def run(url: str | None, cases: int, callbacks: int) -> None:
     tmp = tempfile.mkdtemp(prefix="portal-bench-")
     config = TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = args.database_url or f"sqlite:///{tmp}/bench.db"
+    config.SQLALCHEMY_DATABASE_URI = url or f"sqlite:///{tmp}/bench.db"
     config.WTF_CSRF_ENABLED = False
     config.UPLOAD_DIR = tmp
     app = create_app(config)
-    rng = random.Random(args.cases)
+    rng = random.Random(cases)
     with app.app_context():
         db.create_all()
         seed_reference()
         db.session.add(User(username="bench-eng", display_name="工程", role=Role.DEPARTMENT,
                             department_id=db.session.scalar(select(Department.id)), password_hash=""))
         db.session.commit()
-        fill_cases(args.cases, rng)
-        fill_callbacks(args.callbacks, args.cases, rng)
-        if db.engine.dialect.name == "sqlite":  # PostgreSQL's autovacuum keeps statistics; SQLite needs asking
+        fill_cases(cases, rng)
+        fill_callbacks(callbacks, cases, rng)
+        if db.engine.dialect.name == "sqlite":  # SQLite keeps no statistics unless asked
             db.session.execute(text("ANALYZE"))
             db.session.commit()
+        settle(db.engine)  # PostgreSQL: VACUUM ANALYZE, as autovacuum would have by now
     client = app.test_client()
     client.post("/login", data={"username": "manager1", "password": "demo12345"})
     with app.app_context():
@@ -165,10 +172,10 @@ def main() -> None:
     def report():
         from portal.reports.jobs import generate_report
         with app.app_context():
-            run = ReportRun(month=month, steps=5)
-            db.session.add(run)
+            report_run = ReportRun(month=month, steps=5)
+            db.session.add(report_run)
             db.session.commit()
-            generate_report(run.id)
+            generate_report(report_run.id)
 
     def trend():
         assert client.get(f"/reports/trend?month={month}").status_code == 200
@@ -177,8 +184,9 @@ def main() -> None:
     statements = counter["n"]
     trend_ms = timed(trend, 3)
     report_ms = timed(report, 3)
-    print(f"n={args.cases} callbacks={args.callbacks} report_ms={report_ms:.1f} dashboard_ms={dashboard_ms:.1f} "
+    print(f"n={cases} callbacks={callbacks} report_ms={report_ms:.1f} dashboard_ms={dashboard_ms:.1f} "
           f"trend_ms={trend_ms:.1f} statements={statements}", flush=True)
+    engine.dispose()  # a throw-away server is stopped next: leave no pooled connection behind
 
 
 if __name__ == "__main__":

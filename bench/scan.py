@@ -1,11 +1,12 @@
 """Deadline-scan speed: the cost must follow the number of due deadlines, not all cases.
 
-    .venv/bin/python bench/scan.py [--sizes 10000,100000] [--due-percent 1] [--database-url URL]
+    .venv/bin/python bench/scan.py [--sizes 10000,100000] [--due-percent 1]
+                                   [--database-url URL | --postgres]
 
 Bulk-inserts open cases, each with a running resolution deadline, into a fresh
 database (a temp SQLite file unless --database-url names an empty PostgreSQL
-database). For each size, three different 1 % slices are made due and the
-real scan fires them (alerts, timeline events, outbox rows; deliveries are
+database or --postgres starts a throw-away one, bench/_pg.py). For each size,
+three different 1 % slices are made due and the real scan fires them (alerts, timeline events, outbox rows; deliveries are
 only counted, not sent). Prints the median of the three:
 `n=100000 due=1000 scan_ms=420.0 statements=7`, then the same size with
 only 100 due, to show the cost follows what is due, not the table size.
@@ -13,7 +14,6 @@ only 100 due, to show the cost follows what is due, not the table size.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, insert, select, update  # noqa: E402
 
+from bench._pg import add_database_arguments, database_url, settle  # noqa: E402
 from portal import config as portal_config  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.demo import seed_reference  # noqa: E402
@@ -100,11 +101,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--due-percent", type=float, default=1.0)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    add_database_arguments(parser)
     args = parser.parse_args()
+    with database_url(args) as url:
+        run(url, [int(s) for s in args.sizes.split(",")], args.due_percent)
+
+
+def run(url: str | None, sizes: list[int], due_percent: float) -> None:
     tmp = tempfile.mkdtemp(prefix="portal-bench-")
     config = portal_config.TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = args.database_url or f"sqlite:///{tmp}/bench.db"
+    config.SQLALCHEMY_DATABASE_URI = url or f"sqlite:///{tmp}/bench.db"
     config.OUTBOX_DIR = tmp
     config.JOBS_SYNC = False
     app = create_app(config)
@@ -114,13 +120,15 @@ def main() -> None:
         seed_reference()
         db.session.commit()
         engine = db.engine
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in sizes:
         with app.app_context():
             fill(size)
+            settle(db.engine)
         # 1 % of the cases due, then a fixed 100 due: the second line shows the cost
         # does not grow with the table, only with what is due.
-        for k, every in enumerate((int(100 / args.due_percent), max(size // 100, 1))):
+        for k, every in enumerate((int(100 / due_percent), max(size // 100, 1))):
             measure(app, engine, size, every, first_slice=10 + 3 * k)
+    engine.dispose()  # a throw-away server is stopped next: leave no pooled connection behind
 
 
 def measure(app, engine, size: int, every: int, first_slice: int) -> None:
