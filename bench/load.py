@@ -248,10 +248,14 @@ def login(port: int, username: str, password: str) -> str:
 
 
 def fetch(port: int, path: str, headers: dict) -> tuple[int, str]:
+    """One GET on a new connection: (status, body)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", path, headers=headers)
-    response = conn.getresponse()
-    return response.status, response.read().decode()
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
 
 
 # -- Measuring
