@@ -1,12 +1,12 @@
 """A throw-away PostgreSQL on loopback for the benchmarks (the same recipe as scripts/test).
 
     with throwaway_postgres() as url: ...          # postgresql+psycopg://portal@127.0.0.1:PORT/postgres
-    .venv/bin/python bench/_pg.py                  # start one, print its URL, stop it on Ctrl-C
+    .venv/bin/python bench/_pg.py [--pg-set random_page_cost=1.1]   # print its URL; Ctrl-C or SIGTERM stops it
 
 initdb in a fresh directory under /tmp (as the `postgres` system user when run
 as root: initdb refuses root), a random free port, durability off (fsync,
-synchronous_commit, full_page_writes: nothing here needs to survive a crash,
-and the bulk fills are 3-4x faster), everything removed on exit.
+synchronous_commit, full_page_writes: nothing here needs to survive a crash),
+everything removed on exit.
 """
 from __future__ import annotations
 
@@ -90,13 +90,25 @@ def add_database_arguments(parser: argparse.ArgumentParser) -> None:
                        help="an empty database (PostgreSQL); default: a temp SQLite file")
     group.add_argument("--postgres", action="store_true",
                        help="start a throw-away PostgreSQL on loopback for the run (see bench/_pg.py)")
+    add_setting_argument(parser)
+
+
+def add_setting_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a server setting for the throw-away PostgreSQL, e.g. random_page_cost=1.1 "
+                             "(repeatable)")
+
+
+def settings(args: argparse.Namespace) -> dict[str, str]:
+    """--pg-set NAME=VALUE pairs as a dict."""
+    return dict(pair.split("=", 1) for pair in getattr(args, "pg_set", []))
 
 
 @contextlib.contextmanager
 def database_url(args: argparse.Namespace) -> Iterator[str | None]:
     """The URL the bench should use: a throw-away PostgreSQL, the given URL, or None (SQLite)."""
     if getattr(args, "postgres", False):
-        with throwaway_postgres() as url:
+        with throwaway_postgres(settings(args)) as url:
             yield url
     else:
         yield args.database_url
@@ -117,8 +129,9 @@ def settle(engine) -> None:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
-    with throwaway_postgres() as url:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_setting_argument(parser)
+    with throwaway_postgres(settings(parser.parse_args())) as url:
         print(url, flush=True)
         try:
             while True:

@@ -64,7 +64,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._pg import free_port, throwaway_postgres  # noqa: E402
+from bench._pg import add_setting_argument, free_port, settings, throwaway_postgres  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 USER_AGENT = "portal-bench/1"  # the same on login and under wrk: Flask-Login ties the session to it
@@ -343,11 +343,12 @@ def main() -> None:
     parser.add_argument("--think-ms", default="0,1000",
                         help="passes: 0 = wrk, every connection sends its next request at once (saturation); "
                              "N = --connections users pausing 0.5N..1.5N ms between pages (bench.load.users)")
+    add_setting_argument(parser)
     args = parser.parse_args()
     binary = ensure_wrk()
     print(f"# start loadavg={loadavg()} cores={os.cpu_count()} (wrk, gunicorn and PostgreSQL share these cores)",
           flush=True)
-    with throwaway_postgres() as url, tempfile.TemporaryDirectory(prefix="portal-load-") as tmp:
+    with throwaway_postgres(settings(args)) as url, tempfile.TemporaryDirectory(prefix="portal-load-") as tmp:
         run(args, binary, url, Path(tmp))
 
 
