@@ -1,11 +1,14 @@
 """Where a page's time goes: SQL, template rendering and the rest, one request at a time.
 
     .venv/bin/python bench/breakdown.py [--cases 100000] [--page-size 50] [--runs 30]
-                                        [--database-url URL | --postgres]
+                                        [--database-url URL [--reuse] | --postgres]
 
 Seeds the demo estate (200 cases with timelines), bulk-fills to --cases
 (bench/board.py), then requests each page --runs times through the real app,
-in-process and unloaded, and prints the medians:
+in-process and unloaded, and prints the medians. The case lists are measured
+twice: as served from the list cache (nothing changed since the last view), and
+cold (`_cold`: the cache emptied before every request, so every request
+counts, selects and renders):
 
     view=board total_ms=... sql_ms=... render_ms=... other_ms=... statements=... top_sql_ms=... top_sql="..."
 
@@ -32,16 +35,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import before_render_template, template_rendered  # noqa: E402
-from sqlalchemy import event, func, select  # noqa: E402
+from sqlalchemy import event, func, inspect, select  # noqa: E402
 
 from bench._pg import add_database_arguments, database_url, settle  # noqa: E402
 from bench.board import fill  # noqa: E402
 from bench.floor import create_floor_app  # noqa: E402
 from portal import create_app  # noqa: E402
+from portal.board import listing  # noqa: E402
 from portal.config import TestConfig  # noqa: E402
 from portal.demo import seed_demo  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from portal.models import CaseEvent  # noqa: E402
+from portal.models import Case, CaseEvent  # noqa: E402
 
 
 class Clock:
@@ -83,11 +87,13 @@ class Clock:
         template_rendered.connect(rendered, app, weak=False)
 
 
-def measure(client, clock: Clock, path: str, runs: int, headers=None) -> dict:
+def measure(client, clock: Clock, path: str, runs: int, headers=None, before=None) -> dict:
     for _ in range(5):  # warm: compiled templates, cached choices, prepared plans
         assert client.get(path, headers=headers).status_code == 200
     totals, sqls, renders, statements, top = [], [], [], [], {}
     for _ in range(runs):
+        if before:
+            before()
         clock.reset()
         start = time.perf_counter()
         response = client.get(path, headers=headers)
@@ -116,6 +122,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100000)
     parser.add_argument("--page-size", type=int, default=50)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --database-url: skip seeding when the database already holds --cases cases")
     add_database_arguments(parser)
     args = parser.parse_args()
     with database_url(args) as url:
@@ -130,10 +138,14 @@ def run(url: str | None, args) -> None:
     config.BOARD_PAGE_SIZE = args.page_size
     app = create_app(config)
     with app.app_context():
-        db.create_all()
-        seed_demo()
-        fill(args.cases)
-        settle(db.engine)
+        if args.reuse and inspect(db.engine).has_table("cases") and db.session.scalar(
+                select(func.count()).select_from(Case)) >= args.cases:
+            print(f"# reusing the filled database ({args.cases} cases)", flush=True)
+        else:
+            db.create_all()
+            seed_demo()
+            fill(args.cases)
+            settle(db.engine)
         case_id = db.session.execute(select(CaseEvent.case_id).group_by(CaseEvent.case_id)
                                      .order_by(func.count().desc(), CaseEvent.case_id).limit(1)).scalar()
         engine = db.engine
@@ -143,9 +155,17 @@ def run(url: str | None, args) -> None:
     login(clerk, "clerk1")
     login(resident, "resident1")
     poll = {"HX-Request": "true", "HX-Target": "case-table"}
-    views = [("board", clerk, "/board", None), ("board_poll", clerk, "/board", poll),
-             ("case", clerk, f"/cases/{case_id}", None), ("my_cases", resident, "/my/cases", None)]
-    results = [(name, measure(client, clock, path, args.runs, headers)) for name, client, path, headers in views]
+
+    def cold():
+        with app.app_context():
+            listing.cache().clear()
+
+    views = [("board", clerk, "/board", None, None), ("board_cold", clerk, "/board", None, cold),
+             ("board_poll", clerk, "/board", poll, None), ("board_poll_cold", clerk, "/board", poll, cold),
+             ("case", clerk, f"/cases/{case_id}", None, None), ("my_cases", resident, "/my/cases", None, None),
+             ("my_cases_cold", resident, "/my/cases", None, cold)]
+    results = [(name, measure(client, clock, path, args.runs, headers, before))
+               for name, client, path, headers, before in views]
     os.environ["FLOOR_ROWS"] = str(args.page_size)
     floor = create_floor_app()
     floor_clock = Clock()

@@ -49,6 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     import importlib
 
     from portal import models  # noqa: F401  (register tables for migrations)
+    from portal import stamp  # noqa: F401  (commits that change listed data move the data stamp)
 
     for area in AREAS:
         importlib.import_module(f"portal.{area}.routes")

@@ -39,6 +39,8 @@ class Config:
     MAX_PHOTOS = 5
     BOARD_PAGE_SIZE = 25
     BOARD_POLL_SECONDS = 30
+    # Rendered case-list pieces kept per process (portal.board.listing); 0 turns the cache off.
+    LIST_CACHE_SIZE = int(os.environ.get("LIST_CACHE_SIZE", "256"))
     HTMX_CDN = True
     # Jobs: RQ when REDIS_URL is set; else an in-process runner and a ticker thread.
     JOBS_SYNC = False

@@ -16,7 +16,12 @@ def targets(element_id: str) -> bool:
 def render(page_template: str, fragment: str, element_id: str, status: int = 200, **context):
     """Render the fragment when htmx targets its element, else the whole page."""
     template = fragment if targets(element_id) else page_template
-    response = make_response(render_template(template, **context), status)
+    return respond(render_template(template, **context), status)
+
+
+def respond(html: str, status: int = 200):
+    """A page or fragment response; it varies with the htmx headers that chose between them."""
+    response = make_response(html, status)
     response.headers.add("Vary", "HX-Request")
     response.headers.add("Vary", "HX-Target")
     return response

@@ -50,6 +50,12 @@ def time_left(due: datetime | None) -> str:
     return _("%(span)s left", span=span) if seconds >= 0 else _("overdue %(span)s", span=span)
 
 
+def clock_label(name: str | None) -> str:
+    """A deadline clock's name in the user's language."""
+    from portal.sla.policy import CLOCKS
+    return str(CLOCKS.get(name, name or ""))
+
+
 def missing_calendar_years() -> list[int]:
     """Years a manager must enter; called only by base.html for managers (calendar.load caches in g)."""
     from portal.sla.calendar import missing_years
@@ -75,10 +81,6 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["urgency"] = lambda case: urgency(case, utcnow())
     app.jinja_env.globals["now_utc"] = utcnow
     app.jinja_env.filters["timeleft"] = time_left
-
-    def clock_label(name):
-        from portal.sla.policy import CLOCKS
-        return str(CLOCKS.get(name, name or ""))
 
     app.jinja_env.filters["clock"] = clock_label
 

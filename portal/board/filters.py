@@ -1,9 +1,6 @@
 """The filter form shared by the board, the resident's list and the department queue."""
 from __future__ import annotations
 
-from flask import current_app, request
-from werkzeug.datastructures import MultiDict
-from sqlalchemy import and_
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SearchField, SelectField
@@ -11,11 +8,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from portal import labels
-from portal.access import visible_cases_clause
-from portal.board.query import SORTS, filtered, paginate
 from portal.cases.service import category_choices, department_choices, estate_choices
 from portal.forms import DateField, validated
-from portal.models import Role, User
 
 SORT_LABELS = {
     "newest": _l("Newest first"), "oldest": _l("Oldest first"), "updated": _l("Recently updated"),
@@ -64,24 +58,3 @@ def filter_values(form: FilterForm) -> dict:
         if key in values:
             values[key] = int(values[key]) if str(values[key]).isdigit() else None
     return values
-
-
-def defaults_values(defaults: dict) -> dict:
-    """The narrowing filters a list applies by itself, as validated values."""
-    return {k: v for k, v in defaults.items() if k not in ("q", "sort", "page")}
-
-
-def list_context(user: User, endpoint: str, extra=None, size: int | None = None,
-                 defaults: dict | None = None) -> dict:
-    """Everything a case list template needs, from the query string (or the list's defaults)."""
-    source = request.args if request.args or not defaults else MultiDict(defaults)
-    form = filter_form(source)
-    values = filter_values(form)
-    size = size or current_app.config["BOARD_PAGE_SIZE"]
-    base = visible_cases_clause(user) if extra is None else and_(visible_cases_clause(user), extra)
-    page = paginate(filtered(base, values), values.get("sort", "newest"),
-                    values.get("page", 1), size)
-    args = {k: v for k, v in source.items() if k != "page" and v}
-    narrowing = {k: v for k, v in values.items() if k not in ("q", "sort", "page")}
-    return {"filters": form, "page": page, "filters_open": narrowing != (defaults_values(defaults) if defaults else {}), "list_endpoint": endpoint, "list_args": args,
-            "show_department": user.role != Role.DEPARTMENT, "sorts": SORTS}

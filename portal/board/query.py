@@ -1,14 +1,12 @@
-"""Filtering, sorting and paging cases: one count and one page query."""
+"""Filtering and sorting cases (portal.board.listing counts, pages and renders them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import or_, select
 
 from portal.sla.deadlines import overdue_clause
-from portal.extensions import db
 from portal.models import Building, Case, Severity, Unit, User
 from portal.models.cases import OPEN_STATUSES
 from portal.timeutil import local_zone, utcnow
@@ -25,7 +23,7 @@ SORTS = {
 
 @dataclass
 class Page:
-    items: list[Case]
+    items: list  # RowViews
     total: int
     page: int
     size: int
@@ -79,21 +77,3 @@ def filtered(base_clause, f: dict):
             Case.resident_id.in_(resident_ids), Case.unit_id.in_(unit_ids),
         ))
     return stmt
-
-
-def paginate(stmt, sort: str, page: int, size: int) -> Page:
-    """Run the count and the page query; relations are joined, never loaded per row."""
-    # Count ids only: PostgreSQL can answer from an index instead of building every wide row.
-    total = db.session.scalar(select(func.count()).select_from(
-        stmt.with_only_columns(Case.id).order_by(None).subquery()))
-    pages = max(1, -(-total // size))
-    page = min(max(1, page), pages)
-    rows = db.session.scalars(
-        stmt.options(
-            joinedload(Case.category), joinedload(Case.department),
-            joinedload(Case.unit).joinedload(Unit.building), joinedload(Case.resident),
-        )
-        .order_by(*SORTS.get(sort, SORTS["newest"]))
-        .limit(size).offset((page - 1) * size)
-    ).unique().all()
-    return Page(list(rows), total, page, size)

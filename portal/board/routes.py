@@ -1,18 +1,16 @@
 """The complaint board for clerks and managers, and the row actions every work list shares."""
-from flask import render_template
+from flask import get_template_attribute, render_template
 from flask_login import current_user
 
 from portal.access import STAFF, get_case_or_404, role_required
 from portal.board import bp
-from portal.board.filters import list_context
+from portal.board.listing import ROW_ACTIONS, case_list, case_row, row_urls
 from portal.cases.service import action_form
 from portal.cases.lifecycle import can
-from portal.htmx import render
 from portal.models import Role
 
 # What a row offers, filtered by role and state: the desk classifies, dispatches
 # and closes; a department accepts from its queue without opening the case.
-ROW_ACTIONS = ("classify", "dispatch", "accept", "close")
 ROW_ROLES = (Role.CLERK, Role.MANAGER, Role.DEPARTMENT)
 
 
@@ -27,17 +25,14 @@ def row_forms(case, failed=None, failed_name=None) -> dict:
     return forms
 
 
-def row_actionable(case) -> bool:
-    """Whether the row offers its "act" menu (no SQL: role and state only)."""
-    return any(can(current_user, case, name) for name in ROW_ACTIONS)
-
-
 def render_row(case, failed_form=None, failed_name=None, notice=None):
     """One board row after an inline action; a failed one comes back open with its message."""
     forms = row_forms(case, failed_form, failed_name) if failed_form is not None else {}
     staff = current_user.role in STAFF
-    return render_template("board/_row.html", case=case, row_forms=forms, show_department=staff, board=staff,
-                           row_menu=True, row_actionable=row_actionable, notice=notice)
+    row = get_template_attribute("board/_row.html", "row")
+    labels = get_template_attribute("board/_labels.html", "L")
+    return row(case_row(case, current_user.role), labels, row_urls(), staff, staff, True,
+               row_forms=forms, notice=notice)
 
 
 @bp.route("/board/rows/<int:case_id>/actions")
@@ -52,6 +47,4 @@ def row_actions(case_id: int):
 @role_required(*STAFF)
 def board():
     """All cases with filters, search, sort, paging; rows act in place."""
-    ctx = list_context(current_user, "board.board")
-    ctx.update(row_actionable=row_actionable, board=True, row_menu=True)
-    return render("board/board.html", "board/_table.html", "case-table", **ctx)
+    return case_list(current_user, "board.board", "board/board.html", board=True)

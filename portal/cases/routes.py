@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import ALL_ROLES, get_attachment_or_404, get_case_or_404, role_required
-from portal.board.filters import list_context
+from portal.board.listing import case_list
 from portal.cases import bp
 from portal.cases.forms import ACTION_FORMS
 from portal.cases.intake import register_case
@@ -21,8 +21,7 @@ from sqlalchemy import select
 @role_required(Role.RESIDENT)
 def my_cases():
     """The resident's own cases, searchable and paged."""
-    ctx = list_context(current_user, "cases.my_cases")
-    return render("cases/my_cases.html", "board/_table.html", "case-table", **ctx)
+    return case_list(current_user, "cases.my_cases", "cases/my_cases.html", row_menu=False)
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])

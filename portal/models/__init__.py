@@ -12,6 +12,7 @@ from portal.models.cases import (
     Status,
 )
 from portal.models.settings import Phrase, Setting
+from portal.models.stamp import DataStamp
 from portal.models.sla import Alert, CalendarDay, Deadline, SlaRule
 from portal.models.notify import Notification
 from portal.models.callbacks import (  # noqa: E402
@@ -27,6 +28,6 @@ __all__ = [
     "MaintenanceWork", "Method", "PlanStatus", "SampleSeed", "Satisfaction", "TaskStatus",
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
-    "Setting", "Severity", "Status", "Unit", "User",
+    "DataStamp", "Setting", "Severity", "Status", "Unit", "User",
     "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus",
 ]

@@ -177,9 +177,16 @@ class Case(db.Model):
 
     @property
     def place(self) -> str:
-        if self.location_type == LocationType.UNIT and self.unit is not None:
-            return self.unit.label + (f" {self.location}" if self.location else "")
-        return self.location
+        unit = self.unit
+        return place_label(self.location_type, unit.building.name if unit else None,
+                           unit.number if unit else None, self.location)
+
+
+def place_label(location_type, building: str | None, unit: str | None, location: str | None) -> str:
+    """"3-1202 kitchen" for a unit, else the free-text location (also used by case lists' column rows)."""
+    if location_type == LocationType.UNIT and unit is not None:
+        return f"{building}-{unit}" + (f" {location}" if location else "")
+    return location
 
 
 class CaseEvent(db.Model):

@@ -219,12 +219,18 @@ def is_overdue(case: Case, now: datetime) -> bool:
 
 def urgency(case: Case, now: datetime) -> str:
     """'overdue', 'warn' (past the reminder point), 'ok', 'paused' or '' for boards."""
-    if not case.is_open:
+    return urgency_of(case.status, case.sla_paused, case.due_at, case.remind_at, now)
+
+
+def urgency_of(status, sla_paused: bool, due_at: datetime | None, remind_at: datetime | None,
+               now: datetime) -> str:
+    """urgency() from column values (case lists select columns, not Case objects)."""
+    if status not in OPEN_STATUSES:
         return ""
-    if case.sla_paused:
+    if sla_paused:
         return "paused"
-    if case.due_at is None:
+    if due_at is None:
         return ""
-    if case.due_at < now:
+    if due_at < now:
         return "overdue"
-    return "warn" if case.remind_at is not None and case.remind_at <= now else "ok"
+    return "warn" if remind_at is not None and remind_at <= now else "ok"

@@ -1,0 +1,301 @@
+"""Case lists (board, resident's list, department queue): rows as plain values, and a render cache.
+
+A list page is two pieces of HTML, the filter form and the table (`#case-table`,
+also the htmx fragment the filters, pager and 30-second poll fetch). Each is
+cached in this process under everything its HTML depends on:
+
+    (piece, data stamp, minute, language, endpoint, viewer's scope, query string)
+
+- the data stamp (`portal.stamp`) moves with every commit that changes a
+  listed table, so a change anywhere shows at the next request;
+- the minute covers what moves with the clock (time left, overdue colours);
+- the scope is what decides which rows a viewer sees and what they are offered:
+  the role for clerks and managers (they see every case), the department for
+  department staff, the user for residents (never shared between residents).
+
+The table's "updated hh:mm:ss" is filled in at serving time. A miss renders from
+rows selected as plain columns (one query with outer joins, no ORM objects) and
+a count that is itself cached under the stamp, so paging or re-sorting the same
+filter does not count again. `LIST_CACHE_SIZE = 0` turns the cache off; a
+missing stamp row turns it off too.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, render_template, request, url_for
+from flask_babel import get_locale
+from markupsafe import Markup
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+
+from portal import labels, stamp
+from portal.access import STAFF, visible_cases_clause
+from portal.board.filters import filter_form, filter_values
+from portal.board.query import SORTS, Page, filtered
+from portal.cases.lifecycle import ACTIONS
+from portal.extensions import db
+from portal.htmx import respond, targets
+from portal.models import Building, Case, Category, Department, Role, Unit, User
+from portal.models.cases import place_label
+from portal.sla.deadlines import urgency_of
+from portal.templating import fmt_dt, time_left, clock_label
+from portal.timeutil import local_now, utcnow
+
+# What a row's "act" menu offers, by role and state (portal.board.routes.row_forms builds the forms).
+ROW_ACTIONS = ("classify", "dispatch", "accept", "close")
+NOW_MARK = "\x00updated-at\x00"  # replaced by the serving time on every response
+
+
+class RenderCache:
+    """A small thread-safe LRU of rendered HTML and counts, one per process."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key, value) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
+
+def cache() -> RenderCache:
+    app = current_app._get_current_object()
+    found = app.extensions.get("portal_list_cache")
+    if found is None:
+        found = app.extensions["portal_list_cache"] = RenderCache(app.config["LIST_CACHE_SIZE"])
+    return found
+
+
+def scope_key(user: User) -> tuple:
+    """Who sees the same rows with the same menus (see the module docstring)."""
+    if user.role in STAFF:
+        return ("role", user.role.value)
+    if user.role == Role.DEPARTMENT:
+        return ("department", user.department_id)
+    return ("user", user.id)
+
+
+def actionable_statuses(role: Role) -> frozenset:
+    """States in which a row offers this role its "act" menu."""
+    return frozenset(s for name in ROW_ACTIONS if role in ACTIONS[name].roles for s in ACTIONS[name].sources)
+
+
+@dataclass(slots=True)
+class RowView:
+    """One list row, every value already formatted for the viewer's language and clock."""
+
+    id: int
+    number: str
+    reopen_count: int
+    summary: str
+    received: str
+    kind: str
+    channel: str
+    category: str
+    place: str
+    resident: str
+    severity: str  # enum value, '' when not classified
+    severity_label: str
+    urgent: bool
+    status: str
+    status_label: str
+    department: str
+    urgency: str  # 'overdue' / 'warn' / 'ok' / 'paused' / ''
+    due_clock: str
+    time_left: str
+    promised: str
+    actionable: bool
+
+
+def _truncate(text: str | None, length: int = 60, leeway: int = 5) -> str:
+    """Jinja's `truncate(60)`: whole when within the leeway, else cut at a word with "..."."""
+    text = text or ""
+    if len(text) <= length + leeway:
+        return text
+    return text[: length - 3].rsplit(" ", 1)[0] + "..."
+
+
+# Column rows: what RowView needs, in one SELECT with outer joins (no ORM objects).
+ROW_COLUMNS = (
+    Case.id, Case.number, Case.reopen_count, func.substr(Case.description, 1, 66).label("summary"),
+    Case.received_at, Case.kind, Case.channel, Category.name.label("category_name"),
+    Case.location_type, Case.location, Building.name.label("building_name"), Unit.number.label("unit_number"),
+    User.display_name.label("resident_name"), Case.contact_name, Case.severity, Case.urgent, Case.status,
+    Department.name.label("department_name"), Case.due_at, Case.remind_at, Case.due_clock, Case.sla_paused,
+    Case.promised_at,
+)
+ROW_FROM = (Case.__table__.outerjoin(Category.__table__, Case.category_id == Category.id)
+            .outerjoin(Department.__table__, Case.department_id == Department.id)
+            .outerjoin(Unit.__table__, Case.unit_id == Unit.id)
+            .outerjoin(Building.__table__, Unit.building_id == Building.id)
+            .outerjoin(User.__table__, Case.resident_id == User.id))
+
+
+class _CaseValues:
+    """A Case object seen through the column names of ROW_COLUMNS (one row re-rendered after an action)."""
+
+    def __init__(self, case: Case):
+        self._case = case
+
+    def __getattr__(self, name):
+        case = self._case
+        if name == "summary":
+            return (case.description or "")[:66]
+        if name == "category_name":
+            return case.category.name if case.category else None
+        if name == "department_name":
+            return case.department.name if case.department else None
+        if name == "building_name":
+            return case.unit.building.name if case.unit else None
+        if name == "unit_number":
+            return case.unit.number if case.unit else None
+        if name == "resident_name":
+            return case.resident.display_name if case.resident else None
+        return getattr(case, name)
+
+
+def row_view(c, now: datetime, actionable: frozenset) -> RowView:
+    """The row's display values from column values (or a Case via _CaseValues)."""
+    severity, status = c.severity, c.status
+    u = urgency_of(status, c.sla_paused, c.due_at, c.remind_at, now)
+    return RowView(
+        id=c.id, number=c.number, reopen_count=c.reopen_count or 0, summary=_truncate(c.summary),
+        received=fmt_dt(c.received_at, "%m-%d %H:%M"),
+        kind=labels.label(labels.KIND, c.kind), channel=labels.label(labels.CHANNEL, c.channel),
+        category=c.category_name or "—",
+        place=place_label(c.location_type, c.building_name, c.unit_number, c.location) or "—",
+        resident=c.resident_name or c.contact_name or "—",
+        severity=severity.value if severity else "", severity_label=labels.label(labels.SEVERITY, severity),
+        urgent=bool(c.urgent), status=status.value, status_label=labels.label(labels.STATUS, status),
+        department=c.department_name or "—", urgency=u,
+        due_clock=clock_label(c.due_clock) if u and u != "paused" else "",
+        time_left=time_left(c.due_at) if u and u != "paused" else "",
+        promised=fmt_dt(c.promised_at, "%m-%d %H:%M") if c.promised_at else "",
+        actionable=c.status in actionable,
+    )
+
+
+def case_row(case: Case, role: Role) -> RowView:
+    return row_view(_CaseValues(case), utcnow(), actionable_statuses(role))
+
+
+class UrlPattern:
+    """url_for once per list, then one concatenation per row (same URL, with any script root)."""
+
+    SENTINEL = 2147483647
+
+    def __init__(self, endpoint: str, **values):
+        self.prefix, self.suffix = url_for(endpoint, case_id=self.SENTINEL, **values).split(str(self.SENTINEL))
+
+    def __call__(self, case_id: int) -> str:
+        return f"{self.prefix}{case_id}{self.suffix}"
+
+
+def row_urls() -> dict:
+    return {"case": UrlPattern("cases.detail"), "actions": UrlPattern("board.row_actions")}
+
+
+def _count(stmt, key) -> int:
+    cached = cache().get(key) if key else None
+    if cached is not None:
+        return cached
+    total = db.session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(Case.id).order_by(None).subquery()))
+    if key:
+        cache().put(key, total)
+    return total
+
+
+def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> Page:
+    """The count (cached under the stamp) and one page of RowViews."""
+    total = _count(stmt, count_key)
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    result = db.session.execute(
+        stmt.with_only_columns(*ROW_COLUMNS, maintain_column_froms=False).select_from(ROW_FROM)
+        .order_by(*SORTS.get(sort, SORTS["newest"])).limit(size).offset((page - 1) * size))
+    now, actionable = utcnow(), actionable_statuses(role)
+    return Page([row_view(c, now, actionable) for c in result], total, page, size)
+
+
+def _minute() -> int:
+    return int(utcnow().timestamp() // 60)
+
+
+def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict | None = None,
+              board: bool = False, row_menu: bool = True):
+    """A case list page, or its `#case-table` fragment when htmx asks for it."""
+    source = request.args if request.args or not defaults else MultiDict(defaults)
+    size = current_app.config["BOARD_PAGE_SIZE"]
+    n = stamp.current() if current_app.config["LIST_CACHE_SIZE"] > 0 else None
+    base = None if n is None else (n, str(get_locale()), endpoint, scope_key(user), size)
+    query_key = tuple(sorted(source.items(multi=True)))
+    store = cache()
+
+    form = values = None
+
+    def bound():
+        nonlocal form, values
+        if form is None:
+            form = filter_form(source)
+            values = filter_values(form)
+        return form, values
+
+    table_key = base and ("table", _minute(), query_key) + base
+    table = store.get(table_key) if table_key else None
+    if table is None:
+        form, values = bound()
+        narrowing = {k: v for k, v in values.items() if k not in ("sort", "page")}
+        count_key = base and ("count", _minute() if values.get("overdue") else None,
+                              tuple(sorted((k, str(v)) for k, v in narrowing.items()))) + base
+        page = rows_page(filtered(visible_cases_clause(user), values), values.get("sort", "newest"),
+                         values.get("page", 1), size, user.role, count_key)
+        table = render_template(
+            "board/_table.html", page=page, list_endpoint=endpoint,
+            list_args={k: v for k, v in source.items() if k != "page" and v},
+            show_department=user.role != Role.DEPARTMENT, board=board, row_menu=row_menu,
+            urls=row_urls(), updated_at=NOW_MARK)
+        if table_key:
+            store.put(table_key, table)
+    table = Markup(table.replace(NOW_MARK, local_now().strftime("%H:%M:%S")))
+    if targets("case-table"):
+        return respond(table)
+
+    filters_key = base and ("filters", query_key) + base
+    filters = store.get(filters_key) if filters_key else None
+    if filters is None:
+        form, values = bound()
+        narrowing = {k: v for k, v in values.items() if k not in ("q", "sort", "page")}
+        defaults_narrowing = {k: v for k, v in (defaults or {}).items() if k not in ("q", "sort", "page")}
+        filters = render_template("board/_filters.html", filters=form, list_endpoint=endpoint,
+                                  filters_open=narrowing != defaults_narrowing,
+                                  show_department=user.role != Role.DEPARTMENT)
+        if filters_key:
+            store.put(filters_key, filters)
+    return respond(render_template(page_template, filters_html=Markup(filters), table_html=table))

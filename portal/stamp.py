@@ -1,0 +1,82 @@
+"""The data stamp: a counter in the database that moves with every change a case list shows.
+
+Case lists (the board, the resident's list, the department queue) cache what
+they render under the stamp (`portal.board.listing`). Any commit that inserts,
+updates or deletes a row of LIST_TABLES also runs
+`UPDATE data_stamp SET n = n + 1` in the same transaction, just before it
+commits, so:
+
+- a reader that sees a commit's rows also sees its stamp (one transaction), and
+  a reader reads the stamp *before* the rows, so what it caches under stamp N
+  is never older than N;
+- every web and worker process sees the same counter without Redis;
+- the row is locked only from the commit's last flush to its end, so writers
+  queue behind each other for microseconds, not for a whole request.
+
+ORM flushes are seen by `before_flush`; bulk `session.execute(update/insert/
+delete)` statements by `do_orm_execute`. SQL run on a bare connection, outside
+the session, is not seen: call `touch()` after it.
+"""
+from __future__ import annotations
+
+from flask import g, has_app_context
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from portal.models.stamp import DataStamp
+
+# What a case-list row or its filter form shows: case columns, and the names of
+# its category, department, estate, building, unit and resident.
+LIST_TABLES = frozenset({"case", "category", "department", "estate", "building", "unit", "user"})
+
+_FLAG = "portal_stamp_dirty"
+
+
+def current() -> int | None:
+    """The stamp as this request first read it (None when the table has no row: then nothing is cached)."""
+    from portal.extensions import db
+    if "data_stamp" not in g:
+        g.data_stamp = db.session.scalar(select(DataStamp.n).where(DataStamp.id == 1))
+    return g.data_stamp
+
+
+def touch(session: Session | None = None) -> None:
+    """Mark the current transaction as changing listed data (for SQL the session does not see)."""
+    from portal.extensions import db
+    (session or db.session).info[_FLAG] = True
+
+
+def _touches(objects) -> bool:
+    return any(getattr(o, "__tablename__", None) in LIST_TABLES for o in objects)
+
+
+@event.listens_for(Session, "before_flush")
+def _seen_in_flush(session: Session, flush_context, instances) -> None:
+    if not session.info.get(_FLAG) and (
+            _touches(session.new) or _touches(session.dirty) or _touches(session.deleted)):
+        session.info[_FLAG] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _seen_in_statement(state) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in LIST_TABLES:
+            state.session.info[_FLAG] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _bump(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT: the real commit is still to come
+    # before_commit runs before the commit's own flush: look at what is still pending too.
+    if session.info.pop(_FLAG, False) or _touches(session.new) or _touches(session.dirty) \
+            or _touches(session.deleted):
+        session.connection().execute(update(DataStamp).where(DataStamp.id == 1).values(n=DataStamp.n + 1))
+        if has_app_context():
+            g.pop("data_stamp", None)  # this request's next read sees its own change
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction) -> None:
+    session.info.pop(_FLAG, None)
