@@ -41,7 +41,7 @@ from bench._pg import add_database_arguments, database_url, settle  # noqa: E402
 from bench.board import fill  # noqa: E402
 from bench.floor import create_floor_app  # noqa: E402
 from portal import create_app  # noqa: E402
-from portal.board import listing  # noqa: E402
+from portal import stamp  # noqa: E402
 from portal.config import TestConfig  # noqa: E402
 from portal.demo import seed_demo  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -158,7 +158,7 @@ def run(url: str | None, args) -> None:
 
     def cold():
         with app.app_context():
-            listing.cache().clear()
+            stamp.cache().clear()
 
     views = [("board", clerk, "/board", None, None), ("board_cold", clerk, "/board", None, cold),
              ("board_poll", clerk, "/board", poll, None), ("board_poll_cold", clerk, "/board", poll, cold),

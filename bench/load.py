@@ -10,10 +10,13 @@ timelines), fills the case table to --cases with bench/board.py's bulk fill,
 VACUUM ANALYZEs, then starts two gunicorns on loopback with --workers workers
 each: the portal (PORTAL_ENV=production, the job ticker off, no Redis) and the
 floor (bench/floor.py: Flask + Jinja rendering the same number of rows from a
-Python list). It logs in over HTTP as clerk1 and resident1 (the login form
-with its CSRF token) and runs wrk against, in turn: the board, a case page
-(the demo case with the longest timeline), the resident's list, and the
-board's 30-second htmx poll (the table fragment), with a floor run before and
+Python list), plus a third, the portal with its list cache off
+(LIST_CACHE_SIZE=0, see portal/board/listing.py). It logs in over HTTP as
+clerk1 and resident1 (the login form with its CSRF token) and runs wrk
+against, in turn: the board, the board with the cache off (board_cold: every
+request counts 100k cases, selects and renders 50 rows), a case page (the demo
+case with the longest timeline), the resident's list (and my_cases_cold), and
+the board's 30-second htmx poll (the table fragment), with a floor run before and
 after each; each page's ratio is to the mean of its two neighbouring floor
 runs, so drift over the run cancels out. Every run is a warm-up, then the
 measured run. One line per run:
@@ -338,7 +341,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--worker-threads", type=int, default=1, help="gunicorn --threads (gthread)")
-    parser.add_argument("--targets", default="floor_1,board,floor_2,case,floor_3,my_cases,floor_4,board_poll,floor_5",
+    parser.add_argument("--targets", default="floor_1,board,floor_2,board_cold,floor_3,case,floor_4,my_cases,floor_5,"
+                                              "my_cases_cold,floor_6,board_poll,floor_7",
                         help="in order; every name starting with 'floor' is a floor run, and each page is "
                              "compared with the floor runs just before and after it")
     parser.add_argument("--quiet-cpu", type=float, default=25,
@@ -398,11 +402,15 @@ def run(args, binary: str, url: str, tmp: Path) -> None:
                OUTBOX_DIR=str(tmp / "outbox"), BENCH_PAGE_SIZE=str(args.page_size), FLOOR_ROWS=str(args.page_size))
     env.pop("REDIS_URL", None)
     case_id, postmaster = prepare(url, env, args.cases)
-    portal_port, floor_port = free_port(), free_port()
+    portal_port, cold_port, floor_port = free_port(), free_port(), free_port()
     servers = [gunicorn("bench.load:portal_app()", portal_port, args, env, tmp / "portal.log"),
+               # The same portal with its list cache off: every list request counts, selects and renders.
+               gunicorn("bench.load:portal_app()", cold_port, args, env | {"LIST_CACHE_SIZE": "0"},
+                        tmp / "portal-cold.log"),
                gunicorn("bench.floor:create_floor_app()", floor_port, args, env, tmp / "floor.log")]
     try:
         wait_http(portal_port, "/login")
+        wait_http(cold_port, "/login")
         wait_http(floor_port, "/floor")
         ua = {"User-Agent": USER_AGENT}
         clerk = ua | {"Cookie": login(portal_port, "clerk1", "demo12345")}
@@ -412,6 +420,8 @@ def run(args, binary: str, url: str, tmp: Path) -> None:
             "case": (portal_port, f"/cases/{case_id}", clerk), "my_cases": (portal_port, "/my/cases", resident),
             # What an open board sends every 30 s: htmx asks for the table fragment only.
             "board_poll": (portal_port, "/board", clerk | {"HX-Request": "true", "HX-Target": "case-table"}),
+            # The cache-off server (same database, same secret key: the same session cookies work).
+            "board_cold": (cold_port, "/board", clerk), "my_cases_cold": (cold_port, "/my/cases", resident),
         }
         script = tmp / "report.lua"
         script.write_text(WRK_SCRIPT)

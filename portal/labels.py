@@ -63,17 +63,19 @@ def choices(mapping) -> list[SelectChoice]:
 _TABLES: dict[tuple[int, str], dict] = {}
 
 
-def label(mapping, value) -> str:
-    """Label for an enum member or its raw value; unknown values pass through.
-
-    Translated once per mapping and language, not once per call: a board page asks ~100 times.
-    """
-    if value is None:
-        return ""
+def table(mapping) -> dict:
+    """{raw value: label} in the current language, translated once per mapping and language."""
     from flask_babel import get_locale
     key = (id(mapping), str(get_locale()))
-    table = _TABLES.get(key)
-    if table is None:
-        table = _TABLES[key] = {member.value: str(text) for member, text in mapping.items()}
+    found = _TABLES.get(key)
+    if found is None:
+        found = _TABLES[key] = {member.value: str(text) for member, text in mapping.items()}
+    return found
+
+
+def label(mapping, value) -> str:
+    """Label for an enum member or its raw value; unknown values pass through."""
+    if value is None:
+        return ""
     raw = getattr(value, "value", value)
-    return table.get(raw, str(value))
+    return table(mapping).get(raw, str(value))

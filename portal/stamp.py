@@ -16,10 +16,18 @@ commits, so:
 ORM flushes are seen by `before_flush`; bulk `session.execute(update/insert/
 delete)` statements by `do_orm_execute`. SQL run on a bare connection, outside
 the session, is not seen: call `touch()` after it.
+
+`cached(key, compute)` keeps a value in this process's RenderCache (a bounded
+LRU, LIST_CACHE_SIZE entries) under (stamp, *key): the case lists keep their
+rendered HTML and counts there, the forms their category, department and site
+choices.
 """
 from __future__ import annotations
 
-from flask import g, has_app_context
+import threading
+from collections import OrderedDict
+
+from flask import current_app, g, has_app_context
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
@@ -38,6 +46,78 @@ def current() -> int | None:
     if "data_stamp" not in g:
         g.data_stamp = db.session.scalar(select(DataStamp.n).where(DataStamp.id == 1))
     return g.data_stamp
+
+
+class RenderCache:
+    """A small thread-safe LRU, one per process (gunicorn workers each fill their own)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key, value) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
+
+def cache() -> RenderCache:
+    app = current_app._get_current_object()
+    found = app.extensions.get("portal_render_cache")
+    if found is None:
+        found = app.extensions["portal_render_cache"] = RenderCache(app.config["LIST_CACHE_SIZE"])
+    return found
+
+
+def cache_key(*key) -> tuple | None:
+    """(stamp, *key), or None when nothing may be cached (the cache is off, or there is no stamp)."""
+    if current_app.config["LIST_CACHE_SIZE"] <= 0:
+        return None
+    n = current()
+    return None if n is None else (n, *key)
+
+
+def cached(key: tuple, compute):
+    """compute(), kept under (stamp, *key) until the stamp moves (or the LRU drops it)."""
+    full = cache_key(*key)
+    if full is None:
+        return compute()
+    value = cache().get(full)
+    if value is None:
+        value = compute()
+        keep(full, value)
+    return value
+
+
+def keep(full_key: tuple, value) -> None:
+    """Cache a value computed under full_key's stamp, unless this transaction has changed listed data:
+    what it read may include its own uncommitted changes, which a rollback would take back."""
+    from portal.extensions import db
+    session = db.session
+    if session.info.get(_FLAG) or _touches(session.new) or _touches(session.dirty) or _touches(session.deleted):
+        return
+    cache().put(full_key, value)
 
 
 def touch(session: Session | None = None) -> None:

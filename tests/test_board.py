@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select
 
-from portal.board import listing
+from portal import stamp
 from portal.cases.lifecycle import perform
 from portal.extensions import db
 from portal.models import Building, Case, Category, Channel, Department, Kind, Role, Status, Unit
@@ -319,7 +319,7 @@ def test_board_issues_a_fixed_number_of_statements_however_many_cases(app, as_, 
     varied_cases(people, 55, start=1)
     assert len(row_ids(client.get("/board"))) == 25
     with app.app_context():
-        listing.cache().clear()
+        stamp.cache().clear()
     large = count_statements(client, "/board")
     assert small == large
     assert small <= 10

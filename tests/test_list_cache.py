@@ -9,16 +9,17 @@ from sqlalchemy import select, update
 
 from portal import create_app
 from portal import config as portal_config
+from portal import stamp
 from portal.board import listing
 from portal.extensions import db
-from portal.models import Case, DataStamp, Notification, Phrase, Role, Severity, Status
+from portal.models import Case, Category, DataStamp, Notification, Phrase, Role, Severity, Status
 from portal.timeutil import utcnow
 from tests import factories
 from tests.conftest import RequestScopedClient, htmx_get, login_as, post
 from tests.helpers import fresh
 
 
-def stamp() -> int:
+def stamp_value() -> int:
     db.session.expire_all()
     return db.session.scalar(select(DataStamp.n))
 
@@ -38,36 +39,36 @@ def row_html(client, url: str, case_id: int) -> str:
 # --- the stamp ----------------------------------------------------------------------------------
 
 def test_a_commit_that_changes_a_listed_table_moves_the_stamp_once(people):
-    before = stamp()
+    before = stamp_value()
     case = factories.case(people["resident"])
     db.session.commit()
-    assert stamp() == before + 1
+    assert stamp_value() == before + 1
     case.location = "东门岗亭"
     people["clerk"].display_name = "王前台"
     db.session.commit()
-    assert stamp() == before + 2
+    assert stamp_value() == before + 2
 
 
 def test_unlisted_tables_and_rollbacks_leave_the_stamp_alone(people):
-    before = stamp()
+    before = stamp_value()
     db.session.add(Phrase(text="您好，我们已收到。", position=9))
     db.session.add(Notification(user_id=people["resident"].id, dedup_key="test-1", channel="inapp", kind="test",
                                 subject="s", body="b"))
     db.session.commit()
-    assert stamp() == before
+    assert stamp_value() == before
     factories.case(people["resident"])
     db.session.flush()
     db.session.rollback()
-    assert stamp() == before
+    assert stamp_value() == before
 
 
 def test_bulk_statements_move_the_stamp(people):
     case = factories.case(people["resident"])
     db.session.commit()
-    before = stamp()
+    before = stamp_value()
     db.session.execute(update(Case).where(Case.id == case.id).values(location="北门"))
     db.session.commit()
-    assert stamp() == before + 1
+    assert stamp_value() == before + 1
 
 
 # --- what viewers see -------------------------------------------------------------------------------
@@ -148,16 +149,16 @@ def test_updated_time_is_filled_in_on_every_response(as_, people):
 
 def test_the_list_works_with_the_cache_off(app, as_, people):
     app.config["LIST_CACHE_SIZE"] = 0
-    app.extensions.pop("portal_list_cache", None)
+    app.extensions.pop("portal_render_cache", None)
     case = factories.case(people["resident"])
     db.session.commit()
     manager = as_("manager")
     assert case.number in manager.get("/board").get_data(as_text=True)
-    assert listing.cache().hits == 0 and not listing.cache()._items
+    assert stamp.cache().hits == 0 and not stamp.cache()._items
 
 
 def test_the_cache_is_bounded(app):
-    small = listing.RenderCache(3)
+    small = stamp.RenderCache(3)
     for i in range(10):
         small.put(i, str(i))
     assert [small.get(i) for i in range(10)] == [None] * 7 + ["7", "8", "9"]
@@ -199,9 +200,21 @@ def test_a_change_through_one_process_shows_in_the_others_cached_board(two_apps)
     viewer = a.test_client()
     login_as(viewer, manager)
     assert "sev-major" not in row_html(viewer, "/board", case_id)
-    assert a.extensions["portal_list_cache"]._items  # a's board is cached now
+    assert a.extensions["portal_render_cache"]._items  # a's board is cached now
     with b.app_context():  # b changes the case (as a worker or the other web process would)
         c = db.session.get(Case, case_id)
         c.severity = Severity.MAJOR
         db.session.commit()
     assert "sev-major" in row_html(viewer, "/board", case_id)
+
+
+def test_uncommitted_changes_are_never_cached(app, people):
+    from portal.cases.service import category_choices
+    eng_id = people["ref"]["eng"].id
+    with app.app_context(), app.test_request_context():
+        db.session.add(Category(code="temp", name="临时类别", default_department_id=eng_id))
+        db.session.flush()
+        assert "临时类别" in dict(category_choices()).values()  # this transaction sees its own change
+        db.session.rollback()
+    with app.app_context(), app.test_request_context():
+        assert "临时类别" not in dict(category_choices()).values()

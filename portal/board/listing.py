@@ -17,12 +17,10 @@ The table's "updated hh:mm:ss" is filled in at serving time. A miss renders from
 rows selected as plain columns (one query with outer joins, no ORM objects) and
 a count that is itself cached under the stamp, so paging or re-sorting the same
 filter does not count again. `LIST_CACHE_SIZE = 0` turns the cache off; a
-missing stamp row turns it off too.
+missing stamp row turns it off too (portal.stamp.cache_key).
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,48 +46,6 @@ from portal.timeutil import local_now, utcnow
 # What a row's "act" menu offers, by role and state (portal.board.routes.row_forms builds the forms).
 ROW_ACTIONS = ("classify", "dispatch", "accept", "close")
 NOW_MARK = "\x00updated-at\x00"  # replaced by the serving time on every response
-
-
-class RenderCache:
-    """A small thread-safe LRU of rendered HTML and counts, one per process."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key)
-            if value is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return value
-
-    def put(self, key, value) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self.hits = self.misses = 0
-
-
-def cache() -> RenderCache:
-    app = current_app._get_current_object()
-    found = app.extensions.get("portal_list_cache")
-    if found is None:
-        found = app.extensions["portal_list_cache"] = RenderCache(app.config["LIST_CACHE_SIZE"])
-    return found
 
 
 def scope_key(user: User) -> tuple:
@@ -180,19 +136,27 @@ class _CaseValues:
         return getattr(case, name)
 
 
-def row_view(c, now: datetime, actionable: frozenset) -> RowView:
+class Labels:
+    """The enum label tables of the current language, looked up once per page."""
+
+    def __init__(self):
+        self.kind, self.channel = labels.table(labels.KIND), labels.table(labels.CHANNEL)
+        self.severity, self.status = labels.table(labels.SEVERITY), labels.table(labels.STATUS)
+
+
+def row_view(c, now: datetime, actionable: frozenset, t: Labels) -> RowView:
     """The row's display values from column values (or a Case via _CaseValues)."""
     severity, status = c.severity, c.status
     u = urgency_of(status, c.sla_paused, c.due_at, c.remind_at, now)
     return RowView(
         id=c.id, number=c.number, reopen_count=c.reopen_count or 0, summary=_truncate(c.summary),
         received=fmt_dt(c.received_at, "%m-%d %H:%M"),
-        kind=labels.label(labels.KIND, c.kind), channel=labels.label(labels.CHANNEL, c.channel),
+        kind=t.kind[c.kind.value], channel=t.channel[c.channel.value],
         category=c.category_name or "—",
         place=place_label(c.location_type, c.building_name, c.unit_number, c.location) or "—",
         resident=c.resident_name or c.contact_name or "—",
-        severity=severity.value if severity else "", severity_label=labels.label(labels.SEVERITY, severity),
-        urgent=bool(c.urgent), status=status.value, status_label=labels.label(labels.STATUS, status),
+        severity=severity.value if severity else "", severity_label=t.severity[severity.value] if severity else "",
+        urgent=bool(c.urgent), status=status.value, status_label=t.status[status.value],
         department=c.department_name or "—", urgency=u,
         due_clock=clock_label(c.due_clock) if u and u != "paused" else "",
         time_left=time_left(c.due_at) if u and u != "paused" else "",
@@ -202,7 +166,7 @@ def row_view(c, now: datetime, actionable: frozenset) -> RowView:
 
 
 def case_row(case: Case, role: Role) -> RowView:
-    return row_view(_CaseValues(case), utcnow(), actionable_statuses(role))
+    return row_view(_CaseValues(case), utcnow(), actionable_statuses(role), Labels())
 
 
 class UrlPattern:
@@ -222,13 +186,13 @@ def row_urls() -> dict:
 
 
 def _count(stmt, key) -> int:
-    cached = cache().get(key) if key else None
+    cached = stamp.cache().get(key) if key else None
     if cached is not None:
         return cached
     total = db.session.scalar(select(func.count()).select_from(
         stmt.with_only_columns(Case.id).order_by(None).subquery()))
     if key:
-        cache().put(key, total)
+        stamp.keep(key, total)
     return total
 
 
@@ -240,8 +204,8 @@ def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> P
     result = db.session.execute(
         stmt.with_only_columns(*ROW_COLUMNS, maintain_column_froms=False).select_from(ROW_FROM)
         .order_by(*SORTS.get(sort, SORTS["newest"])).limit(size).offset((page - 1) * size))
-    now, actionable = utcnow(), actionable_statuses(role)
-    return Page([row_view(c, now, actionable) for c in result], total, page, size)
+    now, actionable, t = utcnow(), actionable_statuses(role), Labels()
+    return Page([row_view(c, now, actionable, t) for c in result], total, page, size)
 
 
 def _minute() -> int:
@@ -253,10 +217,9 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
     """A case list page, or its `#case-table` fragment when htmx asks for it."""
     source = request.args if request.args or not defaults else MultiDict(defaults)
     size = current_app.config["BOARD_PAGE_SIZE"]
-    n = stamp.current() if current_app.config["LIST_CACHE_SIZE"] > 0 else None
-    base = None if n is None else (n, str(get_locale()), endpoint, scope_key(user), size)
+    base = stamp.cache_key(str(get_locale()), endpoint, scope_key(user), size)
     query_key = tuple(sorted(source.items(multi=True)))
-    store = cache()
+    store = stamp.cache()
 
     form = values = None
 
@@ -282,7 +245,7 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
             show_department=user.role != Role.DEPARTMENT, board=board, row_menu=row_menu,
             urls=row_urls(), updated_at=NOW_MARK)
         if table_key:
-            store.put(table_key, table)
+            stamp.keep(table_key, table)
     table = Markup(table.replace(NOW_MARK, local_now().strftime("%H:%M:%S")))
     if targets("case-table"):
         return respond(table)
@@ -297,5 +260,5 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
                                   filters_open=narrowing != defaults_narrowing,
                                   show_department=user.role != Role.DEPARTMENT)
         if filters_key:
-            store.put(filters_key, filters)
+            stamp.keep(filters_key, filters)
     return respond(render_template(page_template, filters_html=Markup(filters), table_html=table))

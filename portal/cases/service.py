@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.cases.forms import ACTION_FORMS, ClassifyForm, DispatchForm, NewCaseForm
 from portal.cases.lifecycle import ACTIONS, TransitionError, perform
+from portal import stamp
 from portal.cases.uploads import save_photos, validate_photos
 from portal.extensions import db
 from portal.labels import opts
@@ -19,26 +20,29 @@ from portal.timeutil import local_zone
 
 
 def category_choices() -> list[tuple[int, str]]:
-    """Active categories, read once per request (board rows share them)."""
-    if "category_choices" not in g:
-        rows = db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.id))
-        g.category_choices = [(c.id, c.name) for c in rows]
-    return g.category_choices
+    """Active categories; read once per change of listed data (portal.stamp), not once per request."""
+    return _choices("category_choices", lambda: [
+        (c.id, c.name) for c in db.session.scalars(
+            select(Category).where(Category.active.is_(True)).order_by(Category.id))])
 
 
 def department_choices() -> list[tuple[int, str]]:
-    """Departments, read once per request."""
-    if "department_choices" not in g:
-        g.department_choices = [(d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))]
-    return g.department_choices
+    """Departments."""
+    return _choices("department_choices", lambda: [
+        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))])
 
 
 def estate_choices() -> list[tuple[int, str]]:
-    """Sites (estates), read once per request."""
-    if "estate_choices" not in g:
-        from portal.models import Estate
-        g.estate_choices = [(e.id, e.name) for e in db.session.scalars(select(Estate).order_by(Estate.name))]
-    return g.estate_choices
+    """Sites (estates)."""
+    from portal.models import Estate
+    return _choices("estate_choices", lambda: [
+        (e.id, e.name) for e in db.session.scalars(select(Estate).order_by(Estate.name))])
+
+
+def _choices(name: str, load) -> list[tuple[int, str]]:
+    if name not in g:
+        setattr(g, name, stamp.cached((name,), lambda: tuple(load())))
+    return list(getattr(g, name))
 
 
 def action_form(name: str, case: Case, submitted: bool = False):
