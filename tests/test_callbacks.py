@@ -295,6 +295,25 @@ def test_promised_reply_becomes_a_deadline_on_the_case_until_answered(as_, resol
                                                                          dry_run=True)]
 
 
+def test_answering_a_promise_twice_or_a_foreign_one_says_why(as_, resolved):
+    case, task = resolved
+    client = as_("clerk")
+    when = (utcnow() + timedelta(days=1)).astimezone(local_zone()).strftime("%Y-%m-%dT%H:%M")
+    record(client, task, satisfaction="satisfied", question="维修费用谁承担？", promised_reply_at=when)
+    promise = db.session.scalar(select(CallbackPromise))
+    first = post(client, f"/callbacks/{task.id}/answer", {"promise_id": str(promise.id), "answer": "由开发商承担"},
+                 htmx_target="task-panel")
+    assert first.status_code == 200
+    again = post(client, f"/callbacks/{task.id}/answer", {"promise_id": str(promise.id), "answer": "改由业主承担"},
+                 htmx_target="task-panel").get_data(as_text=True)
+    assert "该问题已答复。" in again
+    db.session.expire_all()
+    assert db.session.get(CallbackPromise, promise.id).answer == "由开发商承担"
+    foreign = post(client, f"/callbacks/{task.id}/answer", {"promise_id": "999999", "answer": "x"},
+                   htmx_target="task-panel").get_data(as_text=True)
+    assert "请选择要答复的问题。" in foreign
+
+
 def test_invalid_record_comes_back_with_the_message_beside_the_field_and_input_kept(as_, resolved):
     case, task = resolved
     response = record(as_("clerk"), task, shortcomings="态度一般", question="何时复查？")

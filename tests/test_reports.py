@@ -19,7 +19,7 @@ from portal.reports import disclosure, lists, stats
 from portal.reports.periods import Scope, shift
 from tests import factories
 from tests.conftest import htmx_get, post
-from tests.helpers import html
+from tests.helpers import html, textarea_value
 from tests.sla_helpers import at, clock
 
 NOV = Scope("2026-11")
@@ -313,6 +313,23 @@ def test_improvement_actions_are_kept_and_followed_up_next_month(app, people, as
     assert row.status == ActionStatus.DONE and row.follow_up == "已落实"
     resident = as_("resident").get("/disclosure?month=2026-11").get_data(as_text=True)
     assert "工程部增加夜班维修人员" in resident and "水电报修超时较多" not in resident
+
+
+def test_a_refused_follow_up_comes_back_filled_with_its_message(app, people, as_):
+    manager = as_("manager")
+    post(manager, "/reports/actions?month=2026-11", {"problem": "保洁不及时", "action": "增加巡查", "owner": "保洁组"})
+    row = db.session.scalar(select(ImprovementAction))
+    typed = "跟进说明" * 600  # longer than the 2000 characters allowed
+    response = post(manager, f"/reports/actions/{row.id}", {f"a{row.id}-status": "done",
+                                                             f"a{row.id}-follow_up": typed, "month": "2026-12"})
+    assert response.status_code == 422
+    page = html(response)
+    item = page.by_id(f"action-{row.id}")
+    assert textarea_value(item.one("textarea")) == typed  # nothing lost
+    assert item.all(cls="error")  # the message sits by the field
+    assert "跟进未保存" in page.text
+    db.session.expire_all()
+    assert row.status == ActionStatus.PLANNED and not row.follow_up
 
 
 def test_scope_form_falls_back_on_a_bad_month(app, people, as_):

@@ -71,11 +71,23 @@ def trend():
 def monthly():
     """The printable monthly analysis report (last generated snapshot) with improvement actions."""
     scope, form = _scope(shift(current_month(), -1))
+    return _monthly_page(scope, form)
+
+
+def _monthly_page(scope: Scope, form: ScopeForm, failed: FollowUpForm | None = None, status: int = 200):
+    """The report page; a follow-up that failed validation comes back in place, filled, with its messages."""
     run = report.latest_run(scope)
+
+    def follow_up_form(prefix: str, obj):
+        if failed is not None and failed._prefix == f"{prefix}-":
+            return failed
+        return FollowUpForm(formdata=None, prefix=prefix, obj=obj)
+
     return render_template("reports/monthly.html", run=run, data=report.snapshot(run),
                            actions=report.actions(scope), follow_ups=report.follow_ups(scope),
-                           action_form=ActionForm(), generate_form=GenerateForm(),
-                           follow_up_form=FollowUpForm, **_common(scope, form))
+                           action_form=ActionForm(formdata=None) if failed is not None else ActionForm(),
+                           generate_form=GenerateForm(), follow_up_form=follow_up_form,
+                           scope_endpoint="reports.monthly", **_common(scope, form)), status
 
 
 @bp.route("/reports/monthly/generate", methods=["POST"])
@@ -121,12 +133,16 @@ def update_action(action_id: int):
     """Follow an improvement action up: status and what happened."""
     row = db.session.get(ImprovementAction, action_id) or abort(404)
     form = FollowUpForm(prefix=f"a{row.id}")
-    if form.validate_on_submit():
-        report.follow_up(row, form.data)
-        db.session.commit()
-        flash(_("Follow-up saved."), "success")
-    back = request.form.get("month") or row.month
-    return redirect(url_for("reports.monthly", month=parse_month(back), site=row.estate_id or "") + "#actions")
+    back = parse_month(request.form.get("month") or row.month)
+    if not form.validate_on_submit():
+        flash(_("The follow-up was not saved: see the marked field."), "error")
+        scope_form = _scope(back)[1]
+        scope_form.site.data = str(row.estate_id) if row.estate_id else ""
+        return _monthly_page(Scope(back, row.estate_id), scope_form, failed=form, status=422)
+    report.follow_up(row, form.data)
+    db.session.commit()
+    flash(_("Follow-up saved."), "success")
+    return redirect(url_for("reports.monthly", month=back, site=row.estate_id or "") + "#actions")
 
 
 @bp.route("/reports/monthly.xlsx")
