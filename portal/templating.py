@@ -37,17 +37,29 @@ def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local.strftime(fmt) if local else ""
 
 
+class TimeLeft:
+    """'3h 20m left' / 'overdue 2d 4h' in the user's language; translated once, then used for many rows."""
+
+    def __init__(self):
+        from flask_babel import gettext as _
+        # Without variables Flask-Babel's gettext returns the translation unformatted: kept as templates.
+        self.days, self.hours, self.minutes = _("%(d)dd %(h)dh"), _("%(h)dh %(m)dm"), _("%(m)dm")
+        self.left, self.overdue = _("%(span)s left"), _("overdue %(span)s")
+
+    def __call__(self, due: datetime | None, now: datetime | None = None) -> str:
+        if due is None:
+            return ""
+        seconds = int((due - (now or utcnow())).total_seconds())
+        minutes = abs(seconds) // 60
+        days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+        span = (self.days % {"d": days, "h": hours} if days else
+                self.hours % {"h": hours, "m": mins} if hours else self.minutes % {"m": mins})
+        return (self.left if seconds >= 0 else self.overdue) % {"span": span}
+
+
 def time_left(due: datetime | None) -> str:
     """'3h 20m left' / 'overdue 2d 4h' in the user's language."""
-    if due is None:
-        return ""
-    from flask_babel import gettext as _
-    seconds = int((due - utcnow()).total_seconds())
-    minutes = abs(seconds) // 60
-    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    span = (_("%(d)dd %(h)dh", d=days, h=hours) if days else
-            _("%(h)dh %(m)dm", h=hours, m=mins) if hours else _("%(m)dm", m=mins))
-    return _("%(span)s left", span=span) if seconds >= 0 else _("overdue %(span)s", span=span)
+    return TimeLeft()(due)
 
 
 def clock_label(name: str | None) -> str:
