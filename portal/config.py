@@ -41,6 +41,8 @@ class Config:
     BOARD_POLL_SECONDS = 30
     # Rendered case-list pieces kept per process (portal.board.listing); 0 turns the cache off.
     LIST_CACHE_SIZE = int(os.environ.get("LIST_CACHE_SIZE", "256"))
+    # A list counts at most this many matches ("more than N"); 0 counts them all.
+    LIST_COUNT_LIMIT = int(os.environ.get("LIST_COUNT_LIMIT", "10000"))
     HTMX_CDN = True
     # Jobs: RQ when REDIS_URL is set; else an in-process runner and a ticker thread.
     JOBS_SYNC = False

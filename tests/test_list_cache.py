@@ -218,3 +218,19 @@ def test_uncommitted_changes_are_never_cached(app, people):
         db.session.rollback()
     with app.app_context(), app.test_request_context():
         assert "临时类别" not in dict(category_choices()).values()
+
+
+def test_counting_stops_at_the_limit_and_paging_goes_up_to_it(app, as_, people):
+    app.config.update(LIST_COUNT_LIMIT=3, BOARD_PAGE_SIZE=2)
+    cases = [factories.case(people["resident"], received_at=utcnow() - timedelta(minutes=i)) for i in range(5)]
+    db.session.commit()
+    manager = as_("manager")
+    first = manager.get("/board").get_data(as_text=True)
+    assert "超过 3 件" in first and "第 1 页" in first and "请用筛选缩小范围" in first
+    assert 'rel="next"' in first
+    second = manager.get("/board?page=2").get_data(as_text=True)
+    assert f'id="row-{cases[2].id}"' in second and 'rel="next"' not in second
+    beyond = manager.get("/board?page=3").get_data(as_text=True)  # clamped to the last counted page
+    assert f'id="row-{cases[2].id}"' in beyond
+    narrowed = manager.get(f"/board?q={cases[4].number}").get_data(as_text=True)
+    assert "共 1 件" in narrowed and "超过" not in narrowed

@@ -16,7 +16,9 @@ cached in this process under everything its HTML depends on:
 The table's "updated hh:mm:ss" is filled in at serving time. A miss renders from
 rows selected as plain columns (one query with outer joins, no ORM objects) and
 a count that is itself cached under the stamp, so paging or re-sorting the same
-filter does not count again. `LIST_CACHE_SIZE = 0` turns the cache off; a
+filter does not count again. Counting stops at LIST_COUNT_LIMIT (10,000): past
+that the list says "more than 10000 cases" and pages up to there, as no one
+pages further; filters narrow it. `LIST_CACHE_SIZE = 0` turns the cache off; a
 missing stamp row turns it off too (portal.stamp.cache_key).
 """
 from __future__ import annotations
@@ -193,27 +195,31 @@ def row_urls() -> dict:
     return {"case": UrlPattern("cases.detail"), "actions": UrlPattern("board.row_actions")}
 
 
-def _count(stmt, key) -> int:
+def _count(stmt, key, limit: int) -> tuple[int, bool]:
+    """How many match, counting at most limit + 1 (0: no limit); (total, capped)."""
     cached = stamp.cache().get(key) if key else None
     if cached is not None:
         return cached
-    total = db.session.scalar(select(func.count()).select_from(
-        stmt.with_only_columns(Case.id).order_by(None).subquery()))
+    ids = stmt.with_only_columns(Case.id).order_by(None)
+    if limit:
+        ids = ids.limit(limit + 1)
+    total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
+    result = (limit, True) if limit and total > limit else (total, False)
     if key:
-        stamp.keep(key, total)
-    return total
+        stamp.keep(key, result)
+    return result
 
 
 def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> Page:
-    """The count (cached under the stamp) and one page of RowViews."""
-    total = _count(stmt, count_key)
+    """The count (cached under the stamp, capped at LIST_COUNT_LIMIT) and one page of RowViews."""
+    total, capped = _count(stmt, count_key, current_app.config["LIST_COUNT_LIMIT"])
     pages = max(1, -(-total // size))
     page = min(max(1, page), pages)
     result = db.session.execute(
         stmt.with_only_columns(*ROW_COLUMNS, maintain_column_froms=False).select_from(Case)
         .order_by(*SORTS.get(sort, SORTS["newest"])).limit(size).offset((page - 1) * size))
     now, actionable, t = utcnow(), actionable_statuses(role), Labels()
-    return Page([row_view(c, now, actionable, t) for c in result], total, page, size)
+    return Page([row_view(c, now, actionable, t) for c in result], total, page, size, capped)
 
 
 def _minute() -> int:

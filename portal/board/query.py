@@ -27,6 +27,7 @@ class Page:
     total: int
     page: int
     size: int
+    capped: bool = False  # more than `total` match: counting stopped there (LIST_COUNT_LIMIT)
 
     @property
     def pages(self) -> int:
