@@ -21,27 +21,26 @@ from portal.timeutil import local_zone
 
 def category_choices() -> list[tuple[int, str]]:
     """Active categories; read once per change of listed data (portal.stamp), not once per request."""
-    return _choices("category_choices", lambda: [
-        (c.id, c.name) for c in db.session.scalars(
-            select(Category).where(Category.active.is_(True)).order_by(Category.id))])
+    return _choices("category_choices", select(Category.id, Category.name)
+                    .where(Category.active.is_(True)).order_by(Category.id))
 
 
 def department_choices() -> list[tuple[int, str]]:
     """Departments."""
-    return _choices("department_choices", lambda: [
-        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.id))])
+    return _choices("department_choices", select(Department.id, Department.name).order_by(Department.id))
 
 
 def estate_choices() -> list[tuple[int, str]]:
     """Sites (estates)."""
     from portal.models import Estate
-    return _choices("estate_choices", lambda: [
-        (e.id, e.name) for e in db.session.scalars(select(Estate).order_by(Estate.name))])
+    return _choices("estate_choices", select(Estate.id, Estate.name).order_by(Estate.name))
 
 
-def _choices(name: str, load) -> list[tuple[int, str]]:
+def _choices(name: str, query) -> list[tuple[int, str]]:
+    """(id, name) pairs: once per request from the cache kept under the data stamp."""
     if name not in g:
-        setattr(g, name, stamp.cached((name,), lambda: tuple(load())))
+        setattr(g, name, stamp.cached((name,), lambda: tuple(
+            (row_id, row_name) for row_id, row_name in db.session.execute(query))))
     return list(getattr(g, name))
 
 
