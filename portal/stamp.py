@@ -20,7 +20,7 @@ the session, is not seen: call `touch()` after it.
 `cached(key, compute)` keeps a value in this process's RenderCache (a bounded
 LRU, LIST_CACHE_SIZE entries) under (stamp, *key): the case lists keep their
 rendered HTML and counts there, the forms their category, department and site
-choices.
+choices. Callers put `minute()` in their keys, so nothing outlives a minute.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from portal.models.stamp import DataStamp
+from portal.timeutil import utcnow
 
 # What a case-list row or its filter form shows: case columns, and the names of
 # its category, department, estate, building, unit and resident.
@@ -88,6 +89,12 @@ def cache() -> RenderCache:
     if found is None:
         found = app.extensions["portal_render_cache"] = RenderCache(app.config["LIST_CACHE_SIZE"])
     return found
+
+
+def minute() -> int:
+    """The current minute, part of every cache key: what moves with the clock (time left, overdue) moves
+    on, and a change the stamp cannot see (SQL typed into psql) shows within a minute."""
+    return int(utcnow().timestamp() // 60)
 
 
 def cache_key(*key) -> tuple | None:

@@ -131,10 +131,25 @@ def test_the_clock_moves_cached_rows_on(as_, people, monkeypatch):
     manager = as_("manager")
     assert "sla-ok" in row_html(manager, "/board", case.id)
     later = utcnow() + timedelta(hours=2)
-    for module in ("portal.board.listing", "portal.templating"):
+    for module in ("portal.board.listing", "portal.templating", "portal.stamp"):
         monkeypatch.setattr(f"{module}.utcnow", lambda: later)
     row = row_html(manager, "/board", case.id)
     assert "sla-overdue" in row and "sla-ok" not in row
+
+
+def test_a_change_the_stamp_cannot_see_shows_within_a_minute(as_, people, monkeypatch):
+    case = factories.case(people["resident"], description="原来的描述")
+    db.session.commit()
+    now = utcnow()
+    monkeypatch.setattr("portal.stamp.utcnow", lambda: now)  # no real minute boundary mid-test
+    manager = as_("manager")
+    assert "原来的描述" in row_html(manager, "/board", case.id)
+    with db.engine.begin() as conn:  # SQL outside the session, as someone at a psql prompt
+        conn.execute(update(Case.__table__).where(Case.__table__.c.id == case.id).values(description="后来改的"))
+    assert "原来的描述" in row_html(manager, "/board", case.id)  # still this minute's copy
+    later = now + timedelta(seconds=61)
+    monkeypatch.setattr("portal.stamp.utcnow", lambda: later)
+    assert "后来改的" in row_html(manager, "/board", case.id)
 
 
 def test_updated_time_is_filled_in_on_every_response(as_, people):

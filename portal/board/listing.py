@@ -222,10 +222,6 @@ def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> P
     return Page([row_view(c, now, actionable, t) for c in result], total, page, size, capped)
 
 
-def _minute() -> int:
-    return int(utcnow().timestamp() // 60)
-
-
 def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict | None = None,
               board: bool = False, row_menu: bool = True):
     """A case list page, or its `#case-table` fragment when htmx asks for it."""
@@ -244,12 +240,12 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
             values = filter_values(form)
         return form, values
 
-    table_key = base and ("table", _minute(), query_key) + base
+    table_key = base and ("table", stamp.minute(), query_key) + base
     table = store.get(table_key) if table_key else None
     if table is None:
         form, values = bound()
         narrowing = {k: v for k, v in values.items() if k not in ("sort", "page")}
-        count_key = base and ("count", _minute() if values.get("overdue") else None,
+        count_key = base and ("count", stamp.minute(),
                               tuple(sorted((k, str(v)) for k, v in narrowing.items()))) + base
         page = rows_page(filtered(visible_cases_clause(user), values), values.get("sort", "newest"),
                          values.get("page", 1), size, user.role, count_key)
