@@ -49,9 +49,9 @@ def can_view(user: User, case: Case) -> bool:
     return False
 
 
-def get_case_or_404(case_id: int) -> Case:
-    """The case, or 404 when it does not exist or is not the user's to see."""
-    case = db.session.get(Case, case_id)
+def get_case_or_404(case_id: int, *options) -> Case:
+    """The case, or 404 when it does not exist or is not the user's to see (options: loader options)."""
+    case = db.session.get(Case, case_id, options=options)
     if case is None or not can_view(current_user, case):
         abort(404)
     return case

@@ -11,7 +11,8 @@ commits, so:
   is never older than N;
 - every web and worker process sees the same counter without Redis;
 - the row is locked only from the commit's last flush to its end, so writers
-  queue behind each other for microseconds, not for a whole request.
+  queue behind each other for microseconds, not for a whole request; it is the
+  last lock a transaction takes, so it cannot close a deadlock cycle.
 
 ORM flushes are seen by `before_flush`; bulk `session.execute(update/insert/
 delete)` statements by `do_orm_execute`. SQL run on a bare connection, outside
@@ -159,6 +160,9 @@ def _bump(session: Session) -> None:
     # before_commit runs before the commit's own flush: look at what is still pending too.
     if session.info.pop(_FLAG, False) or _touches(session.new) or _touches(session.dirty) \
             or _touches(session.deleted):
+        # Flush first, so the stamp row is the last lock a transaction takes: one holding a case
+        # row and waiting for the stamp never blocks one holding the stamp (no deadlock).
+        session.flush()
         session.connection().execute(update(DataStamp).where(DataStamp.id == 1).values(n=DataStamp.n + 1))
         if has_app_context():
             g.pop("data_stamp", None)  # this request's next read sees its own change

@@ -413,3 +413,17 @@ def test_two_open_row_menus_share_no_element_id(as_, people):
         menu = html(clerk.get(f"/board/rows/{case.id}/actions"))
         ids += [n.attrs["id"] for n in menu.iter() if n.attrs.get("id")]
     assert ids and len(ids) == len(set(ids))
+
+
+def test_case_page_loads_in_a_fixed_number_of_statements(app, as_, people):
+    app.config["LIST_CACHE_SIZE"] = 0  # the choice lists are read every time: the same count each request
+    case = factories.case(people["resident"])
+    db.session.commit()
+    client = as_("manager")
+    few = count_statements(client, f"/cases/{case.id}")
+    for i in range(6):  # more events, by several people
+        perform(case, people["clerk" if i % 2 else "manager"], "comment", {"note": f"备注 {i}"})
+    db.session.commit()
+    # user, case with its relations, events with their actors, attachments, deadlines; then the
+    # page's lookups (choice lists, phrases, settings, calendar): none per event or relation.
+    assert count_statements(client, f"/cases/{case.id}") == few <= 12

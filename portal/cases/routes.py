@@ -13,8 +13,9 @@ from portal.cases.service import action_form, new_case_form, submit_action
 from portal.cases.uploads import path_of, save_photos, validate_photos
 from portal.extensions import db
 from portal.htmx import render, targets
-from portal.models import Channel, Phrase, Role
+from portal.models import Case, CaseEvent, Channel, Phrase, Role
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 
 @bp.route("/my/cases")
@@ -54,6 +55,14 @@ def receipt(case_id: int):
     return render_template("cases/receipt.html", case=get_case_or_404(case_id))
 
 
+# What the case page shows, loaded with the case in five statements instead of one per relation.
+DETAIL_LOADING = (
+    joinedload(Case.category), joinedload(Case.department), joinedload(Case.unit), joinedload(Case.resident),
+    selectinload(Case.events).joinedload(CaseEvent.actor), selectinload(Case.deadlines),
+    selectinload(Case.attachments),
+)
+
+
 def _case_context(case, submitted=None):
     actions = allowed_actions(current_user, case)
     if submitted is not None and submitted.meta_name not in {a.name for a in actions}:
@@ -73,7 +82,7 @@ def _case_context(case, submitted=None):
 @role_required(*ALL_ROLES)
 def detail(case_id: int):
     """The case with its timeline and the actions this user may take."""
-    case = get_case_or_404(case_id)
+    case = get_case_or_404(case_id, *DETAIL_LOADING)
     return render("cases/detail.html", "cases/_case.html", "case-body", **_case_context(case))
 
 
