@@ -233,6 +233,12 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
 
     form = values = None
 
+    def form_key(piece: str) -> tuple | None:
+        # The filter form reads the query and the category, department and site choices, nothing
+        # else: keyed by those (not by the stamp), its values and HTML survive case changes.
+        return base and (piece, query_key, base[1:], tuple(category_choices()),
+                         tuple(department_choices()), tuple(estate_choices()))
+
     def bound():
         nonlocal form, values
         if form is None:
@@ -243,7 +249,12 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
     table_key = base and ("table", stamp.minute(), query_key) + base
     table = store.get(table_key) if table_key else None
     if table is None:
-        form, values = bound()
+        values_key = form_key("values")
+        values = store.get(values_key) if values_key else None
+        if values is None:
+            form, values = bound()
+            if values_key:
+                stamp.keep(values_key, values)
         narrowing = {k: v for k, v in values.items() if k not in ("sort", "page")}
         count_key = base and ("count", stamp.minute(),
                               tuple(sorted((k, str(v)) for k, v in narrowing.items()))) + base
@@ -260,10 +271,7 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
     if targets("case-table"):
         return respond(table)
 
-    # The form shows the query and the category, department and site choices, nothing else: keyed by
-    # those (not by the stamp), it survives case changes.
-    filters_key = base and ("filters", query_key, base[1:], tuple(category_choices()),
-                            tuple(department_choices()), tuple(estate_choices()))
+    filters_key = form_key("filters")
     filters = store.get(filters_key) if filters_key else None
     if filters is None:
         form, values = bound()
