@@ -1,10 +1,10 @@
 """Case lists (board, resident's list, department queue): rows as plain values, and a render cache.
 
 A list page is two pieces of HTML, the filter form and the table (`#case-table`,
-also the htmx fragment the filters, pager and 30-second poll fetch). Each is
-cached in this process under everything its HTML depends on:
+also the htmx fragment the filters, pager and 30-second poll fetch). The table
+is cached in this process under everything its HTML depends on:
 
-    (piece, data stamp, minute, language, endpoint, viewer's scope, query string)
+    ("table", minute, query string, data stamp, language, endpoint, viewer's scope, page size)
 
 - the data stamp (`portal.stamp`) moves with every commit that changes a
   listed table, so a change anywhere shows at the next request;
@@ -13,10 +13,13 @@ cached in this process under everything its HTML depends on:
   the role for clerks and managers (they see every case), the department for
   department staff, the user for residents (never shared between residents).
 
-The table's "updated hh:mm:ss" is filled in at serving time. A miss renders from
-rows selected as plain columns (one query with outer joins, no ORM objects) and
-a count that is itself cached under the stamp, so paging or re-sorting the same
-filter does not count again. Counting stops at LIST_COUNT_LIMIT (10,000): past
+The filter form (its HTML, and the values it parses from the query) depends only
+on the query string and the category, department and site choices, and is keyed
+by those instead of the stamp, so it survives case changes. The table's
+"updated hh:mm:ss" is filled in at serving time. A miss renders from rows
+selected as plain columns (one query, names by primary-key subqueries, no ORM
+objects) and a count that is itself cached under the stamp and the minute, so
+paging or re-sorting the same filter does not count again. Counting stops at LIST_COUNT_LIMIT (10,000): past
 that the list says "more than 10000 cases" and pages up to there, as no one
 pages further; filters narrow it. `LIST_CACHE_SIZE = 0` turns the cache off; a
 missing stamp row turns it off too (portal.stamp.cache_key).
