@@ -74,7 +74,7 @@ def monthly():
     return _monthly_page(scope, form)
 
 
-def _monthly_page(scope: Scope, form: ScopeForm, failed: FollowUpForm | None = None, status: int = 200):
+def _monthly_page(scope: Scope, form: ScopeForm, failed: FollowUpForm | None = None):
     """The report page; a follow-up that failed validation comes back in place, filled, with its messages."""
     run = report.latest_run(scope)
 
@@ -87,7 +87,7 @@ def _monthly_page(scope: Scope, form: ScopeForm, failed: FollowUpForm | None = N
                            actions=report.actions(scope), follow_ups=report.follow_ups(scope),
                            action_form=ActionForm(formdata=None) if failed is not None else ActionForm(),
                            generate_form=GenerateForm(), follow_up_form=follow_up_form,
-                           scope_endpoint="reports.monthly", **_common(scope, form)), status
+                           scope_endpoint="reports.monthly", **_common(scope, form))
 
 
 @bp.route("/reports/monthly/generate", methods=["POST"])
@@ -138,7 +138,7 @@ def update_action(action_id: int):
         flash(_("The follow-up was not saved: see the marked field."), "error")
         scope_form = _scope(back)[1]
         scope_form.site.data = str(row.estate_id) if row.estate_id else ""
-        return _monthly_page(Scope(back, row.estate_id), scope_form, failed=form, status=422)
+        return _monthly_page(Scope(back, row.estate_id), scope_form, failed=form)
     report.follow_up(row, form.data)
     db.session.commit()
     flash(_("Follow-up saved."), "success")
