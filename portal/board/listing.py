@@ -18,39 +18,31 @@ on the query string and the category, department and site choices, and is keyed
 by those instead of the stamp, so it survives case changes. The table's
 "updated hh:mm:ss" is filled in at serving time. A miss renders from rows
 selected as plain columns (one query, names by primary-key subqueries, no ORM
-objects) and a count that is itself cached under the stamp and the minute, so
-paging or re-sorting the same filter does not count again. Counting stops at LIST_COUNT_LIMIT (10,000): past
-that the list says "more than 10000 cases" and pages up to there, as no one
-pages further; filters narrow it. `LIST_CACHE_SIZE = 0` turns the cache off; a
+objects; portal.board.rows) and a count that is itself cached under the stamp
+and the minute, so paging or re-sorting the same filter does not count again.
+Counting stops at LIST_COUNT_LIMIT (10,000): past that the list says "more than
+10000 cases" and pages up to there, as no one pages further; filters narrow it. `LIST_CACHE_SIZE = 0` turns the cache off; a
 missing stamp row turns it off too (portal.stamp.cache_key).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from portal import labels, stamp
+from portal import stamp
 from portal.access import STAFF, visible_cases_clause
 from portal.board.filters import filter_form, filter_values
 from portal.board.query import SORTS, Page, filtered
-from portal.cases.lifecycle import ACTIONS
+from portal.board.rows import ROW_COLUMNS, Labels, actionable_statuses, row_urls, row_view
 from portal.cases.service import category_choices, department_choices, estate_choices
 from portal.extensions import db
 from portal.htmx import respond, targets
-from portal.models import Building, Case, Category, Department, Role, Unit, User
-from portal.models.cases import place_label
-from portal.sla.deadlines import urgency_of
-from portal.templating import TimeLeft, clock_label, fmt_dt
+from portal.models import Case, Role, User
 from portal.timeutil import local_now, utcnow
 
-# What a row's "act" menu offers, by role and state (portal.board.routes.row_forms builds the forms).
-ROW_ACTIONS = ("classify", "dispatch", "accept", "close")
 NOW_MARK = "\x00updated-at\x00"  # replaced by the serving time on every response
 
 
@@ -61,141 +53,6 @@ def scope_key(user: User) -> tuple:
     if user.role == Role.DEPARTMENT:
         return ("department", user.department_id)
     return ("user", user.id)
-
-
-def actionable_statuses(role: Role) -> frozenset:
-    """States in which a row offers this role its "act" menu."""
-    return frozenset(s for name in ROW_ACTIONS if role in ACTIONS[name].roles for s in ACTIONS[name].sources)
-
-
-@dataclass(slots=True)
-class RowView:
-    """One list row, every value already formatted for the viewer's language and clock."""
-
-    id: int
-    number: str
-    reopen_count: int
-    summary: str
-    received: str
-    kind: str
-    channel: str
-    category: str
-    place: str
-    resident: str
-    severity: str  # enum value, '' when not classified
-    severity_label: str
-    urgent: bool
-    status: str
-    status_label: str
-    department: str
-    urgency: str  # 'overdue' / 'warn' / 'ok' / 'paused' / ''
-    due_clock: str
-    time_left: str
-    promised: str
-    actionable: bool
-
-
-def _truncate(text: str | None, length: int = 60, leeway: int = 5) -> str:
-    """Jinja's `truncate(60)`: whole when within the leeway, else cut at a word with "..."."""
-    text = text or ""
-    if len(text) <= length + leeway:
-        return text
-    return text[: length - 3].rsplit(" ", 1)[0] + "..."
-
-
-def _name(column, key, label: str):
-    """A correlated scalar subquery: `(SELECT column FROM its table WHERE key = <the case's foreign key>)`."""
-    return select(column).where(key).scalar_subquery().label(label)
-
-
-# Column rows: what RowView needs, in one SELECT of the case table with a scalar subquery per
-# name. Not outer joins: PostgreSQL plans a six-table join afresh for every page (~5 ms,
-# more than running it); subqueries on primary keys plan in well under a millisecond and
-# run only for the page's rows.
-ROW_COLUMNS = (
-    Case.id, Case.number, Case.reopen_count, func.substr(Case.description, 1, 66).label("summary"),
-    Case.received_at, Case.kind, Case.channel, Case.location_type, Case.location, Case.contact_name,
-    Case.severity, Case.urgent, Case.status, Case.due_at, Case.remind_at, Case.due_clock, Case.sla_paused,
-    Case.promised_at,
-    _name(Category.name, Category.id == Case.category_id, "category_name"),
-    _name(Department.name, Department.id == Case.department_id, "department_name"),
-    _name(Unit.number, Unit.id == Case.unit_id, "unit_number"),
-    _name(Building.name, (Building.id == Unit.building_id) & (Unit.id == Case.unit_id), "building_name"),
-    _name(User.display_name, User.id == Case.resident_id, "resident_name"),
-)
-
-
-class _CaseValues:
-    """A Case object seen through the column names of ROW_COLUMNS (one row re-rendered after an action)."""
-
-    def __init__(self, case: Case):
-        self._case = case
-
-    def __getattr__(self, name):
-        case = self._case
-        if name == "summary":
-            return (case.description or "")[:66]
-        if name == "category_name":
-            return case.category.name if case.category else None
-        if name == "department_name":
-            return case.department.name if case.department else None
-        if name == "building_name":
-            return case.unit.building.name if case.unit else None
-        if name == "unit_number":
-            return case.unit.number if case.unit else None
-        if name == "resident_name":
-            return case.resident.display_name if case.resident else None
-        return getattr(case, name)
-
-
-class Labels:
-    """The enum label tables and time phrases of the current language, looked up once per page."""
-
-    def __init__(self):
-        self.kind, self.channel = labels.table(labels.KIND), labels.table(labels.CHANNEL)
-        self.severity, self.status = labels.table(labels.SEVERITY), labels.table(labels.STATUS)
-        self.time_left = TimeLeft()
-
-
-def row_view(c, now: datetime, actionable: frozenset, t: Labels) -> RowView:
-    """The row's display values from column values (or a Case via _CaseValues)."""
-    severity, status = c.severity, c.status
-    u = urgency_of(status, c.sla_paused, c.due_at, c.remind_at, now)
-    return RowView(
-        id=c.id, number=c.number, reopen_count=c.reopen_count or 0, summary=_truncate(c.summary),
-        received=fmt_dt(c.received_at, "%m-%d %H:%M"),
-        kind=t.kind[c.kind.value], channel=t.channel[c.channel.value],
-        category=c.category_name or "—",
-        place=place_label(c.location_type, c.building_name, c.unit_number, c.location) or "—",
-        resident=c.resident_name or c.contact_name or "—",
-        severity=severity.value if severity else "", severity_label=t.severity[severity.value] if severity else "",
-        urgent=bool(c.urgent), status=status.value, status_label=t.status[status.value],
-        department=c.department_name or "—", urgency=u,
-        due_clock=clock_label(c.due_clock) if u and u != "paused" else "",
-        time_left=t.time_left(c.due_at, now) if u and u != "paused" else "",
-        promised=fmt_dt(c.promised_at, "%m-%d %H:%M") if c.promised_at else "",
-        actionable=c.status in actionable,
-    )
-
-
-def case_row(case: Case, role: Role) -> RowView:
-    return row_view(_CaseValues(case), utcnow(), actionable_statuses(role), Labels())
-
-
-class UrlPattern:
-    """url_for once per list, then one concatenation per row (same URL, with any script root)."""
-
-    SENTINEL = 2147483647
-
-    def __init__(self, endpoint: str, **values):
-        self.prefix, self.suffix = url_for(endpoint, case_id=self.SENTINEL, **values).split(str(self.SENTINEL))
-
-    def __call__(self, case_id: int) -> str:
-        return f"{self.prefix}{case_id}{self.suffix}"
-
-
-def row_urls() -> dict:
-    return {"case": UrlPattern("cases.detail"), "actions": UrlPattern("board.row_actions")}
 
 
 def _count(stmt, key, limit: int) -> tuple[int, bool]:

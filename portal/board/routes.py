@@ -4,7 +4,8 @@ from flask_login import current_user
 
 from portal.access import STAFF, get_case_or_404, role_required
 from portal.board import bp
-from portal.board.listing import ROW_ACTIONS, case_list, case_row, row_urls
+from portal.board.listing import case_list
+from portal.board.rows import ROW_ACTIONS, case_row, row_urls
 from portal.cases.service import action_form
 from portal.cases.lifecycle import can
 from portal.models import Role
