@@ -265,12 +265,17 @@ def test_unreachable_after_the_set_number_of_attempts(as_, resolved):
     assert db.session.scalar(select(func.count(CallbackRecord.id))) == 2  # a finished task takes no more
 
 
+def promise_a_reply(client, task) -> tuple[CallbackPromise, str]:
+    """Record a callback that promises a reply tomorrow; the promise and the time typed."""
+    when = (utcnow() + timedelta(days=1)).astimezone(local_zone()).strftime("%Y-%m-%dT%H:%M")
+    record(client, task, satisfaction="satisfied", question="维修费用谁承担？", promised_reply_at=when)
+    return db.session.scalar(select(CallbackPromise)), when
+
+
 def test_promised_reply_becomes_a_deadline_on_the_case_until_answered(as_, resolved):
     case, task = resolved
     client = as_("clerk")
-    when = (utcnow() + timedelta(days=1)).astimezone(local_zone()).strftime("%Y-%m-%dT%H:%M")
-    record(client, task, satisfaction="satisfied", question="维修费用谁承担？", promised_reply_at=when)
-    promise = db.session.scalar(select(CallbackPromise))
+    promise, when = promise_a_reply(client, task)
     assert promise.case_id == case.id and promise.answered_at is None
     assert promise.due_at.astimezone(local_zone()).strftime("%Y-%m-%dT%H:%M") == when
     assert "callback_promise" in events_of(case)
@@ -296,11 +301,9 @@ def test_promised_reply_becomes_a_deadline_on_the_case_until_answered(as_, resol
 
 
 def test_answering_a_promise_twice_or_a_foreign_one_says_why(as_, resolved):
-    case, task = resolved
+    _case, task = resolved
     client = as_("clerk")
-    when = (utcnow() + timedelta(days=1)).astimezone(local_zone()).strftime("%Y-%m-%dT%H:%M")
-    record(client, task, satisfaction="satisfied", question="维修费用谁承担？", promised_reply_at=when)
-    promise = db.session.scalar(select(CallbackPromise))
+    promise, _when = promise_a_reply(client, task)
     first = post(client, f"/callbacks/{task.id}/answer", {"promise_id": str(promise.id), "answer": "由开发商承担"},
                  htmx_target="task-panel")
     assert first.status_code == 200

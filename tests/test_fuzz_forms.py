@@ -1,6 +1,6 @@
 """Property-based fuzzing of every form: arbitrary text, numbers, unicode and markup, per role.
 
-For each role the crawler (tests/fuzz_helpers.py) finds the forms the app offers; hypothesis
+For each role the crawler (tests/fuzz/) finds the forms the app offers; hypothesis
 then fills each one with plausible values and a drawn set of hostile ones, keeping the CSRF
 token valid. Every submission must answer without a 500, never echo markup unescaped (nor on
 the page it redirects to, nor on the page that shows the stored data), never redirect off the
@@ -23,7 +23,11 @@ from hypothesis import strategies as st
 from portal.cases.forms import ACTION_FORMS
 from portal.cases.lifecycle import ACTIONS
 from portal.escalation.routes import CASE_ACTIONS
-from tests.fuzz_helpers import ROLES, Fuzzer, changed_tables, crawl, discover, snapshot, submissions, world
+from tests.fuzz.checks import changed_tables, snapshot
+from tests.fuzz.crawl import crawl
+from tests.fuzz.fuzzer import Fuzzer, discover
+from tests.fuzz.values import submissions
+from tests.fuzz.world import ROLES, world
 
 # POST routes that are not fuzzed, each with the reason.
 EXCLUDED = {
