@@ -81,7 +81,12 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+        # "id:session_version": a bumped version (deactivation, role or scope change) ends the session.
+        uid, _, version = user_id.partition(":")
+        user = db.session.get(User, int(uid)) if uid.isdigit() else None
+        if user is None or str(user.session_version or 0) != (version or "0"):
+            return None
+        return user
 
     @login_manager.unauthorized_handler
     def unauthorized():
