@@ -12,7 +12,6 @@ import os
 import smtplib
 import time
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 
 from flask import current_app
@@ -35,8 +34,19 @@ def _write_once(directory: str, name: str, payload: str) -> None:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}.tmp"
-    tmp.write_text(payload, encoding="utf-8")
-    os.replace(tmp, folder / name)  # atomic: a repeat replaces, never duplicates
+    try:
+        tmp.write_text(payload, encoding="utf-8")
+        os.replace(tmp, folder / name)  # atomic: a repeat replaces, never duplicates
+    except OSError as exc:  # e.g. a full disk: leave no half-written temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise DeliveryError(f"outbox: {exc}") from exc
+
+
+def message_id(n) -> str:
+    """The same Message-ID on every attempt, so a mail client drops a copy sent twice."""
+    created = int(n.created_at.timestamp()) if n.created_at else 0
+    domain = (current_app.config["MAIL_FROM"].rpartition("@")[2].strip("> ") or "portal.local")
+    return f"<portal-notification-{n.id}-{created}@{domain}>"
 
 
 def send_email(n) -> None:
@@ -45,7 +55,7 @@ def send_email(n) -> None:
     msg["Subject"] = n.subject
     msg["From"] = current_app.config["MAIL_FROM"]
     msg["To"] = n.address
-    msg["Message-ID"] = make_msgid(idstring=f"portal-notification-{n.id}", domain="portal.local")
+    msg["Message-ID"] = message_id(n)
     msg.set_content(n.body or n.subject)
     _pause_for_tests()
     if backend == "console":
