@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import and_, or_, update
 
@@ -15,6 +16,10 @@ from portal.jobs import enqueue_now
 from portal.models import Notification
 from portal.notify import backends
 from portal.timeutil import utcnow
+
+# Sent after a notification is delivered, with its kind as sender and `notification`;
+# areas connect their subscribers when the app is built.
+delivered = Namespace().signal("notification-delivered")
 
 
 def _claim(notification_id: int) -> bool:
@@ -53,11 +58,8 @@ def deliver(notification_id: int) -> str:
 
 
 def after_delivery(n: Notification) -> None:
-    """A delivered invalid-verdict notice answers the case's notice deadline."""
-    if n.kind == "resident_invalid" and n.case is not None:
-        from portal.sla.deadlines import meet, summarise
-        meet(n.case, {"invalid_notice"}, n.sent_at)
-        summarise(n.case)
+    """Tell the subscribers (e.g. the invalid-notice deadline) that a notice went out; the caller commits."""
+    delivered.send(n.kind, notification=n)
 
 
 def deliver_many(ids: list[int]) -> dict[str, int]:

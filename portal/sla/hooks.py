@@ -6,7 +6,8 @@ from datetime import datetime
 from portal.cases.lifecycle import acted
 from portal.extensions import db
 from portal.models import Case, CaseEvent, Kind, Severity, Status
-from portal.sla import alerts, clocks, notices
+from portal.notify.jobs import delivered
+from portal.sla import alerts, clocks, deadlines, notices
 
 
 def detect_repeat(case: Case) -> bool:
@@ -50,8 +51,16 @@ def on_action(name: str, *, case: Case, user, before: Status | None, event: Case
         alerts.fire([alerts.firing_for(case, rule) for rule in rules], at)
 
 
+def on_notice_delivered(kind: str, *, notification, **_kw) -> None:
+    """A delivered invalid-verdict notice answers the case's notice deadline."""
+    if notification.case is not None:
+        deadlines.meet(notification.case, {"invalid_notice"}, notification.sent_at)
+        deadlines.summarise(notification.case)
+
+
 def init_app(app) -> None:
     """Connect the deadline and resident-notice subscribers (called by `create_app`)."""
     acted.connect(on_action, weak=False)
+    delivered.connect(on_notice_delivered, sender="resident_invalid", weak=False)
     for name in notices.RESIDENT_NOTICES:
         acted.connect(notices.notify_resident, sender=name, weak=False)
