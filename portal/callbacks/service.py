@@ -163,7 +163,6 @@ def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | N
     task.status, task.outcome, task.closed_at = TaskStatus.DONE, satisfaction.value, now
     code = "done"
     if case is not None:
-        deadlines.meet(case, {"callback"}, now)
         summary = summarize(rec)
         if reopen:
             perform(case, user, "callback_reopen", {"note": summary}, now)
@@ -193,7 +192,6 @@ def _not_reached(task, case, user, rec, now) -> Outcome:
     if task.attempts >= settings.get("callback_max_attempts"):
         task.status, task.outcome, task.closed_at = TaskStatus.UNREACHABLE, "unreachable", now
         if case is not None:
-            deadlines.meet(case, {"callback"}, now, cancelled=True)  # ended, counted as unreachable
             perform(case, user, "callback_unreachable", {"note": str(_l(
                 "%(n)d attempts without reaching the resident.", n=task.attempts))}, now)
         return Outcome("unreachable", rec)

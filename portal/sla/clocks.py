@@ -1,9 +1,10 @@
 """Which clocks each lifecycle action starts, meets, cancels or re-budgets (SPEC §3, §5): one table.
 
 `apply` reads the table for the action just performed, then the state rules below
-it; `portal.sla.deadlines` does the arithmetic. The callback clock is not in the
-table: it starts when a callback is owed (`callbacks.service.create_for_case`),
-due at the "callback" service level of the case's kind.
+it; `portal.sla.deadlines` does the arithmetic. Two clocks carry their own due
+time and are started by the callback area: the callback (when a callback is owed,
+`callbacks.service.create_for_case`, due at the "callback" service level of the
+case's kind) and each reply promised during a callback (`callback_reply`).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class ClockRule:
 
 
 ANSWERED = ClockRule(meets=DEPARTMENT)
-REOPENED = ClockRule(cancels=("callback",), starts=("resolution",) + DEPARTMENT)
+REOPENED = ("resolution",) + DEPARTMENT  # a reopened case starts a new round of these
 
 RULES: dict[str, ClockRule] = {
     "register": ClockRule(starts=("first_reply", "resolution", "dispatch"), from_receipt=True),
@@ -41,9 +42,11 @@ RULES: dict[str, ClockRule] = {
     "complete": ClockRule(meets=DEPARTMENT + ("resolution", "promise", "dispatch")),
     "mark_invalid": ClockRule(starts=("invalid_notice",)),
     "overturn": ClockRule(cancels=("invalid_notice",), restores=("resolution",)),
-    "reject": REOPENED,
-    "callback_reopen": REOPENED,
+    "reject": ClockRule(cancels=("callback",), starts=REOPENED),
     "callback": ClockRule(meets=("callback",)),
+    "callback_note": ClockRule(meets=("callback",)),  # reached after the case was closed
+    "callback_reopen": ClockRule(meets=("callback",), starts=REOPENED),  # reached, dissatisfied
+    "callback_unreachable": ClockRule(cancels=("callback",)),  # given up: counted as unreachable
 }
 NONE = ClockRule()
 # The first thing the resident hears from us meets the first-reply clock: any public staff action but these.
