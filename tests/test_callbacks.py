@@ -456,3 +456,17 @@ def test_demo_seed_fills_the_queue_and_its_callback_done_cases_have_records(runn
     counts = db.session.scalar(select(func.count(CallbackTask.id)))
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(select(func.count(CallbackTask.id))) == counts
+
+
+def test_the_recorder_takes_the_time_as_a_parameter(resolved, people):
+    from portal.callbacks.service import record_callback
+    case, task = resolved
+    when = utcnow() + timedelta(hours=5)
+    outcome = record_callback(task, people["clerk"], {"method": "phone", "reached": True,
+                                                      "satisfaction": "satisfied"}, at=when)
+    db.session.commit()
+    assert outcome.code == "done" and outcome.record.at == when
+    assert fresh(case) and db.session.get(CallbackTask, task.id).closed_at == when
+    assert fresh(case).status == Status.CALLBACK_DONE
+    assert [d.met_at for d in fresh(case).deadlines if d.clock == "callback"] == [when]
+    assert max(e.at for e in fresh(case).events) == when
