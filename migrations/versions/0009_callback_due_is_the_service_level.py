@@ -35,8 +35,10 @@ def upgrade():
     stored = conn.execute(sa.select(setting.c.value).where(setting.c.key == KEY)).scalar()
     days = json.loads(stored) if stored is not None else DEFAULT
     if days != DEFAULT:
-        taken = set(conn.execute(sa.select(sla_rule.c.kind, sla_rule.c.severity)
-                                 .where(sla_rule.c.clock == 'callback')).all())
+        query = sa.select(sla_rule.c.kind, sla_rule.c.severity).where(sla_rule.c.clock == 'callback')
+        if 'estate_id' in {c['name'] for c in sa.inspect(conn).get_columns('sla_rule')}:
+            query = query.where(sa.column('estate_id').is_(None))  # company levels only (0008 adds estates)
+        taken = set(conn.execute(query).all())
         rows = [{'kind': k, 'severity': s, 'clock': 'callback', 'amount': float(days), 'unit': 'working_days'}
                 for k in KINDS for s in SEVERITIES if (k, s) not in taken]
         if rows:
@@ -46,9 +48,12 @@ def upgrade():
 
 def downgrade():
     conn = op.get_bind()
-    amount = conn.execute(sa.select(sla_rule.c.amount).where(
+    query = sa.select(sla_rule.c.amount).where(
         sla_rule.c.kind == 'complaint', sla_rule.c.severity == '', sla_rule.c.clock == 'callback',
-        sla_rule.c.unit == 'working_days')).scalar()
+        sla_rule.c.unit == 'working_days')
+    if 'estate_id' in {c['name'] for c in sa.inspect(conn).get_columns('sla_rule')}:
+        query = query.where(sa.column('estate_id').is_(None))
+    amount = conn.execute(query).scalar()
     if amount is not None and int(amount) != DEFAULT:
         conn.execute(sa.insert(setting).values(key=KEY, value=json.dumps(int(amount)),
                                                updated_at=sa.func.current_timestamp()))
