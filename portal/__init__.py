@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin", "sla", "notify",
          "callbacks", "reports")
+# What follows a lifecycle action: each area's subscribers, connected by its `init_app` when the app is built.
+SUBSCRIBERS = ("portal.sla.hooks", "portal.callbacks.subscribers", "portal.reports.timing")
 
 
 def select_locale() -> str:
@@ -56,6 +58,8 @@ def create_app(config: Config | None = None) -> Flask:
     from portal import models  # noqa: F401  (register tables for migrations)
     from portal import stamp  # noqa: F401  (commits that change listed data move the data stamp)
 
+    for name in SUBSCRIBERS:
+        importlib.import_module(name).init_app(app)
     for area in AREAS:
         importlib.import_module(f"portal.{area}.routes")
         app.register_blueprint(importlib.import_module(f"portal.{area}").bp)

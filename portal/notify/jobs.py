@@ -18,6 +18,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import and_, or_, update
 
@@ -28,6 +29,10 @@ from portal.notify import backends
 from portal.timeutil import utcnow
 
 log = logging.getLogger("portal.notify")
+
+# Sent after a notification is delivered, with its kind as sender and `notification`;
+# areas connect their subscribers when the app is built.
+delivered = Namespace().signal("notification-delivered")
 
 
 def _lease() -> timedelta:
@@ -101,11 +106,8 @@ def _retry_later(n: Notification, attempt: str, error: str, counts: bool, now: d
 
 
 def after_delivery(n: Notification) -> None:
-    """A delivered invalid-verdict notice answers the case's notice deadline."""
-    if n.kind == "resident_invalid" and n.case is not None:
-        from portal.sla.deadlines import meet, summarise
-        meet(n.case, {"invalid_notice"}, n.sent_at)
-        summarise(n.case)
+    """Tell the subscribers (e.g. the invalid-notice deadline) that a notice went out; the caller commits."""
+    delivered.send(n.kind, notification=n)
 
 
 def deliver_many(ids: list[int]) -> dict[str, int]:
