@@ -266,7 +266,7 @@ def test_failed_row_action_keeps_the_choice_and_shows_the_field_error(as_, peopl
     only_row(r, case)
     form = html(r).one("form", data_action="classify")
     assert form.all("p", cls="error")
-    chosen = [o.attrs["value"] for o in form.by_id(f"classify-category-{case.id}").all("option") if "selected" in o.attrs]
+    chosen = [o.attrs["value"] for o in form.by_id(f"classify-category_id-{case.id}").all("option") if "selected" in o.attrs]
     assert chosen == [str(people["ref"]["parking"].id)]
     assert fresh(case).category_id is None
 
