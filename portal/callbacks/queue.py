@@ -11,13 +11,13 @@ from wtforms import IntegerField, SearchField, SelectField
 from wtforms.validators import NumberRange, Optional
 
 from portal import labels as base_labels
-from portal.pagination import Page, paginate
 from portal.callbacks import labels
 from portal.extensions import db
 from portal.forms import validated
 from portal.models import (
     Building, CallbackRecord, CallbackTask, Case, Role, TaskStatus, Unit, User,
 )
+from portal.pagination import Page, paginate
 from portal.timeutil import local_now, utcnow
 
 TABS = {

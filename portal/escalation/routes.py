@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.access import role_required
-from portal.pagination import Page, paginate
 from portal.cases.lifecycle import can
 from portal.cases.service import action_form, action_label, submit_action
 from portal.escalation import bp
@@ -18,6 +17,7 @@ from portal.forms import validated
 from portal.htmx import render, targets
 from portal.models import Alert, Case, CaseEvent, Role
 from portal.models.cases import OPEN_STATUSES
+from portal.pagination import Page, paginate
 from portal.sla import alerts
 from portal.timeutil import as_utc, utcnow
 
