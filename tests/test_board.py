@@ -266,7 +266,7 @@ def test_failed_row_action_keeps_the_choice_and_shows_the_field_error(as_, peopl
     only_row(r, case)
     form = html(r).one("form", data_action="classify")
     assert form.all("p", cls="error")
-    chosen = [o.attrs["value"] for o in form.by_id(f"classify-category-{case.id}").all("option") if "selected" in o.attrs]
+    chosen = [o.attrs["value"] for o in form.by_id(f"classify-category_id-{case.id}").all("option") if "selected" in o.attrs]
     assert chosen == [str(people["ref"]["parking"].id)]
     assert fresh(case).category_id is None
 
@@ -427,3 +427,28 @@ def test_case_page_loads_in_a_fixed_number_of_statements(app, as_, people):
     # user, case with its relations, events with their actors, attachments, deadlines; then the
     # page's lookups (choice lists, phrases, settings, calendar): none per event or relation.
     assert count_statements(client, f"/cases/{case.id}") == few <= 12
+
+
+def test_one_page_of_cases_shows_no_pager(as_, thirty):
+    r = as_("clerk").get("/board", query_string={"q": thirty[0].number})
+    assert row_ids(r) == [thirty[0].id] and html(r).all("nav", cls="pager") == []
+
+
+def test_row_forms_swap_the_row_they_sit_in(as_, people):
+    case = factories.case(people["resident"])
+    db.session.commit()
+    client = as_("clerk")
+    row = html(client.get("/board")).by_id(f"row-{case.id}")
+    assert (row.attrs["hx-target"], row.attrs["hx-swap"]) == ("this", "outerHTML")
+    forms = html(client.get(f"/board/rows/{case.id}/actions")).all("form", cls="row-form")
+    assert forms and all("hx-target" not in f.attrs and f.attrs["hx-post"] == f.attrs["action"] for f in forms)
+
+
+def test_pager_links_swap_the_table_they_sit_in(as_, thirty):
+    page = html(as_("clerk").get("/board", query_string={"sort": "oldest"}))
+    table = page.by_id("case-table")
+    assert (table.attrs["hx-target"], table.attrs["hx-swap"]) == ("this", "outerHTML")
+    link = table.one("nav", cls="pager").one("a", rel="next")
+    assert link.attrs["hx-get"] == link.attrs["href"] and link.attrs["hx-push-url"] == "true"
+    assert "hx-target" not in link.attrs  # inherited from the table: the fragment owns its swap
+    assert "1 / 2" in table.one("nav", cls="pager").text

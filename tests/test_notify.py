@@ -91,3 +91,47 @@ def test_nobody_opens_someone_elses_notification(as_, people):
     ids = notify([people["clerk"]], "reminder", "[TS1] 期限将至", "", "test:mine")
     db.session.commit()
     assert post(as_("eng"), f"/notifications/{ids[0]}/open").status_code == 404
+
+
+def _inapp(user, n: int) -> list[Notification]:
+    rows = [Notification(user_id=user.id, channel="inapp", kind="test", dedup_key=f"test-{i}",
+                         subject=f"通知 {i}", body="正文", status="sent")
+            for i in range(n)]
+    db.session.add_all(rows)
+    db.session.commit()
+    return rows
+
+
+def test_the_inbox_pages_by_20_and_its_pager_swaps_only_the_list(people, as_):
+    rows = _inapp(people["clerk"], 23)
+    client = as_("clerk")
+    first = html(client.get("/notifications"))
+    assert len(first.all("form", cls="note-item")) == 20
+    link = first.one("a", rel="next")
+    assert link.attrs["href"] == "/notifications?page=2" and link.attrs["hx-get"] == link.attrs["href"]
+    root = first.by_id("notification-list")  # the fragment root owns the swap its links make
+    assert (root.attrs["hx-target"], root.attrs["hx-swap"]) == ("this", "outerHTML")
+    second = htmx_get(client, "/notifications?page=2", "notification-list")
+    body = second.get_data(as_text=True)
+    assert "<html" not in body and body.lstrip().startswith('<div id="notification-list"')
+    assert [f.attrs["action"] for f in html(second).all("form", cls="note-item")] == [
+        f"/notifications/{n.id}/open" for n in rows[2::-1]]
+    assert "2 / 2" in html(second).one("nav", cls="pager").text
+    beyond = html(client.get("/notifications?page=99"))  # past the end: the last page
+    assert len(beyond.all("form", cls="note-item")) == 3
+
+
+def test_a_single_page_shows_no_pager(people, as_):
+    _inapp(people["clerk"], 3)
+    assert html(as_("clerk").get("/notifications")).all("nav", cls="pager") == []
+
+
+def test_the_outbox_pager_keeps_the_state_tab(people, as_):
+    db.session.add_all([Notification(user_id=people["eng"].id, channel="sms", kind="test",
+                                     dedup_key=f"test-{i}", subject=f"短信 {i}", body="正文", status="sent") for i in range(21)])
+    db.session.commit()
+    page = html(as_("manager").get("/admin/outbox?state=sent"))
+    link = page.one("a", rel="next")
+    assert link.attrs["href"] == "/admin/outbox?page=2&state=sent" and "hx-get" not in link.attrs
+    second = html(as_("manager").get(link.attrs["href"]))
+    assert len(second.all("tr")) == 2 and second.one("a", rel="prev")

@@ -29,18 +29,18 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
-from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from portal import stamp
+from portal import pagination, stamp
 from portal.access import STAFF, visible_cases_clause
 from portal.board.filters import filter_form, filter_values
-from portal.board.query import SORTS, Page, filtered
+from portal.board.query import SORTS, filtered
 from portal.board.rows import ROW_COLUMNS, Labels, actionable_statuses, row_urls, row_view
 from portal.cases.service import category_choices, department_choices, estate_choices
 from portal.extensions import db
 from portal.htmx import respond, targets
 from portal.models import Case, Role, User
+from portal.pagination import Page
 from portal.timeutil import local_now, utcnow
 
 NOW_MARK = "\x00updated-at\x00"  # replaced by the serving time on every response
@@ -56,15 +56,11 @@ def scope_key(user: User) -> tuple:
 
 
 def _count(stmt, key, limit: int) -> tuple[int, bool]:
-    """How many match, counting at most limit + 1 (0: no limit); (total, capped)."""
+    """The list's count, capped at limit (portal.pagination.count), kept under the stamp."""
     cached = stamp.cache().get(key) if key else None
     if cached is not None:
         return cached
-    ids = stmt.with_only_columns(Case.id).order_by(None)
-    if limit:
-        ids = ids.limit(limit + 1)
-    total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
-    result = (limit, True) if limit and total > limit else (total, False)
+    result = pagination.count(stmt.with_only_columns(Case.id), limit)
     if key:
         stamp.keep(key, result)
     return result
@@ -72,14 +68,14 @@ def _count(stmt, key, limit: int) -> tuple[int, bool]:
 
 def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> Page:
     """The count (cached under the stamp, capped at LIST_COUNT_LIMIT) and one page of RowViews."""
-    total, capped = _count(stmt, count_key, current_app.config["LIST_COUNT_LIMIT"])
-    pages = max(1, -(-total // size))
-    page = min(max(1, page), pages)
-    result = db.session.execute(
-        stmt.with_only_columns(*ROW_COLUMNS, maintain_column_froms=False).select_from(Case)
-        .order_by(*SORTS.get(sort, SORTS["newest"])).limit(size).offset((page - 1) * size))
     now, actionable, t = utcnow(), actionable_statuses(role), Labels()
-    return Page([row_view(c, now, actionable, t) for c in result], total, page, size, capped)
+
+    def fetch(window):
+        columns = window.with_only_columns(*ROW_COLUMNS, maintain_column_froms=False).select_from(Case)
+        return [row_view(c, now, actionable, t) for c in db.session.execute(columns)]
+
+    return pagination.paginate(stmt.order_by(*SORTS.get(sort, SORTS["newest"])), page, size, fetch=fetch,
+                               counted=_count(stmt, count_key, current_app.config["LIST_COUNT_LIMIT"]))
 
 
 def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict | None = None,

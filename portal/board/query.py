@@ -1,7 +1,6 @@
 """Filtering and sorting cases (portal.board.listing counts, pages and renders them)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import or_, select
@@ -19,27 +18,6 @@ SORTS = {
     "promised": (Case.promised_at.is_(None), Case.promised_at.asc(), Case.id.asc()),
     "number": (Case.number.asc(),),
 }
-
-
-@dataclass
-class Page:
-    items: list  # RowViews
-    total: int
-    page: int
-    size: int
-    capped: bool = False  # more than `total` match: counting stopped there (LIST_COUNT_LIMIT)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def _day_start(day) -> datetime:

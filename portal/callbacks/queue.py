@@ -11,13 +11,13 @@ from wtforms import IntegerField, SearchField, SelectField
 from wtforms.validators import NumberRange, Optional
 
 from portal import labels as base_labels
-from portal.board.query import Page
 from portal.callbacks import labels
 from portal.extensions import db
 from portal.forms import validated
 from portal.models import (
     Building, CallbackRecord, CallbackTask, Case, Role, TaskStatus, Unit, User,
 )
+from portal.pagination import Page, paginate
 from portal.timeutil import local_now, utcnow
 
 TABS = {
@@ -102,17 +102,12 @@ def counts(stmt) -> dict[str, int]:
 
 
 def page_of(stmt, tab: str, page: int, size: int) -> Page:
-    stmt = stmt.where(tab_clause(tab, utcnow()))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    pages = max(1, -(-total // size))
-    page = min(max(1, page), pages)
+    """One page of the tab's tasks, with their case, resident and unit."""
     order = (CallbackTask.closed_at.desc(),) if tab in ("done", "unreachable") else (CallbackTask.due_at.asc(),)
-    rows = db.session.scalars(
-        stmt.options(joinedload(CallbackTask.case), joinedload(CallbackTask.resident),
-                     joinedload(CallbackTask.unit).joinedload(Unit.building))
-        .order_by(*order, CallbackTask.id).limit(size).offset((page - 1) * size)
-    ).unique().all()
-    return Page(list(rows), total, page, size)
+    stmt = stmt.where(tab_clause(tab, utcnow()))
+    return paginate(stmt.options(joinedload(CallbackTask.case), joinedload(CallbackTask.resident),
+                                 joinedload(CallbackTask.unit).joinedload(Unit.building))
+                    .order_by(*order, CallbackTask.id), page, size)
 
 
 def queue_context(args, user: User, size: int = 20) -> dict:

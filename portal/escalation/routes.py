@@ -4,11 +4,10 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.access import role_required
-from portal.board.query import Page
 from portal.cases.lifecycle import can
 from portal.cases.service import action_form, action_label, submit_action
 from portal.escalation import bp
@@ -18,6 +17,7 @@ from portal.forms import validated
 from portal.htmx import render, targets
 from portal.models import Alert, Case, CaseEvent, Role
 from portal.models.cases import OPEN_STATUSES
+from portal.pagination import Page, paginate
 from portal.sla import alerts
 from portal.timeutil import as_utc, utcnow
 
@@ -46,13 +46,9 @@ def alert_query(values: dict):
 
 def alert_page(stmt, page: int, size: int) -> Page:
     """One count and one page query; cases, departments and owners joined."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    page = min(max(1, page), max(1, -(-total // size)))
-    rows = db.session.scalars(stmt.options(
+    return paginate(stmt.options(
         joinedload(Alert.case).joinedload(Case.department), joinedload(Alert.case).joinedload(Case.owner),
-        joinedload(Alert.acknowledged_by),
-    ).limit(size).offset((page - 1) * size)).unique().all()
-    return Page(list(rows), total, page, size)
+        joinedload(Alert.acknowledged_by)), page, size)
 
 
 def latest_instructions(case_ids) -> dict[int, CaseEvent]:

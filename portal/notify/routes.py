@@ -14,16 +14,15 @@ from portal.models import Notification, Role
 from portal.notify import bp
 from portal.notify.jobs import reason_of, retry_failed, retry_failed_bulk
 from portal.notify.outbox import unread_count
+from portal.pagination import paginate
 from portal.timeutil import utcnow
 
 PAGE_SIZE = 20
 
 
-def _page(stmt, size: int = PAGE_SIZE):
-    page = max(request.args.get("page", 1, type=int), 1)
-    total = db.session.scalar(db.select(db.func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    items = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
-    return items, page, max((total + size - 1) // size, 1), total
+def _page(stmt):
+    """The page of stmt the query string asks for."""
+    return paginate(stmt, request.args.get("page", 1, type=int), PAGE_SIZE)
 
 
 @bp.route("/notifications/bell")
@@ -39,9 +38,8 @@ def inbox():
     """The user's in-app notifications, newest first."""
     stmt = (db.select(Notification).where(Notification.user_id == current_user.id, Notification.channel == "inapp")
             .order_by(Notification.id.desc()))
-    items, page, pages, total = _page(stmt)
-    return render("notify/inbox.html", "notify/_list.html", "notification-list", items=items, page=page,
-                  pages=pages, total=total, form=FlaskForm(), unread=unread_count(current_user))
+    return render("notify/inbox.html", "notify/_list.html", "notification-list", page=_page(stmt),
+                  form=FlaskForm(), unread=unread_count(current_user))
 
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
@@ -81,14 +79,13 @@ def outbox():
     statuses = ("pending", "sending") if state == "pending" else (state,)
     stmt = (db.select(Notification).where(Notification.channel != "inapp", Notification.status.in_(statuses))
             .order_by(Notification.id.desc()))
-    items, page, pages, total = _page(stmt)
     counts = dict(db.session.execute(
         db.select(Notification.status, db.func.count()).where(Notification.channel != "inapp")
         .group_by(Notification.status)).all())
     errors = db.session.scalars(db.select(Notification.last_error).where(Notification.status == "failed")
                                 .distinct().limit(200))
     reasons = sorted({reason_of(e) for e in errors if e})
-    return render_template("notify/outbox.html", items=items, page=page, pages=pages, total=total, state=state,
+    return render_template("notify/outbox.html", page=_page(stmt), state=state,
                            counts=counts, form=FlaskForm(), reasons=reasons)
 
 
