@@ -142,7 +142,7 @@ def test_worker_runs_the_scan_and_delivers_the_escalation(rq_app, tmp_path):
     db.session.commit()
     worker = start_worker(rq_app, tmp_path, "w-scan")
     try:
-        enqueue_now("portal.sla.jobs.tick", queue="portal-alerts")
+        enqueue_now("portal.schedule.tick", queue="portal-alerts")
         emails = _wait(lambda: db.session.scalars(
             select(Notification).where(Notification.user_id == manager.id, Notification.channel == "email",
                                        Notification.status == "sent")).all() or db.session.rollback(),
@@ -152,7 +152,7 @@ def test_worker_runs_the_scan_and_delivers_the_escalation(rq_app, tmp_path):
             assert (Path(rq_app.config["OUTBOX_DIR"]) / f"email-{n.id}.eml").exists()
         # A second tick finds nothing new: nobody is notified twice.
         before = db.session.scalar(select(func.count()).select_from(Notification))
-        enqueue_now("portal.sla.jobs.tick", queue="portal-alerts")
+        enqueue_now("portal.schedule.tick", queue="portal-alerts")
         from rq import Queue
         queue = Queue("portal-alerts", connection=rq_app.extensions["portal_redis"])
         _wait(lambda: queue.count == 0 and not queue.started_job_registry.get_job_ids(), 30, "the second tick")
