@@ -226,9 +226,14 @@ class InProcessRunner:
             log.exception("job %s%r failed", path, args)
 
     def _loop(self) -> None:
-        while True:
-            path, args = self.queue.get()
-            self._run(path, args)
+        while (item := self.queue.get()) is not None:
+            self._run(*item)
+
+    def stop(self) -> None:
+        """Let the thread finish what it holds, then end (tests; a server just exits)."""
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join(30)
 
 
 def runner(app: Flask) -> InProcessRunner:
@@ -255,10 +260,11 @@ def start_background(app: Flask) -> threading.Thread | None:
     if app.config.get("REDIS_URL") or not app.config.get("JOBS_TICKER"):
         return None
     app.extensions["portal_runner"] = InProcessRunner(app, threaded=True)
+    stop = app.extensions["portal_ticker_stop"] = threading.Event()
 
     def loop() -> None:
-        stop, first = threading.Event(), True
-        while True:
+        first = True
+        while not stop.is_set():
             seconds = 60
             try:
                 with app.app_context():
@@ -275,3 +281,13 @@ def start_background(app: Flask) -> threading.Thread | None:
     thread.start()
     app.extensions["portal_ticker"] = thread
     return thread
+
+
+def stop_background(app: Flask) -> None:
+    """End the ticker and the runner thread and close their database connections (tests)."""
+    if "portal_ticker_stop" in app.extensions:
+        app.extensions["portal_ticker_stop"].set()
+        app.extensions["portal_ticker"].join(30)
+    runner(app).stop()
+    with app.app_context():
+        db.engine.dispose()

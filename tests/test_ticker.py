@@ -44,12 +44,17 @@ def test_the_server_starts_the_in_process_scan_when_it_starts(tmp_path, monkeypa
         db.session.commit()
         monkeypatch.setattr(jobs, "serving", lambda: True)
         served = create_app(config)                             # what gunicorn and `flask run` build
-        assert served.extensions["portal_ticker"].is_alive()
-        deadline = time.monotonic() + 15
-        found = None
-        while found is None and time.monotonic() < deadline:
-            db.session.rollback()
-            found = db.session.scalar(select(Alert).where(Alert.case_id == case.id, Alert.level == 1))
-            time.sleep(0.2)
-        assert found is not None, "the ticker did not escalate the overdue case"
+        try:
+            assert served.extensions["portal_ticker"].is_alive()
+            deadline = time.monotonic() + 15
+            found = None
+            while found is None and time.monotonic() < deadline:
+                db.session.rollback()
+                found = db.session.scalar(select(Alert).where(Alert.case_id == case.id, Alert.level == 1))
+                time.sleep(0.2)
+            assert found is not None, "the ticker did not escalate the overdue case"
+        finally:
+            jobs.stop_background(served)
+            assert not served.extensions["portal_ticker"].is_alive()
         db.session.remove()
+        db.engine.dispose()
