@@ -85,3 +85,30 @@ def test_seed_demo_in_its_own_process_leaves_every_resolved_complaint_its_callba
                      " AND t.round = c.reopen_count)")
     assert resolved[0][0] > 0 and missing[0][0] == 0
     assert [state for state, in _query(tmp_path, "SELECT DISTINCT state FROM job")] == ["done"]
+
+
+def test_the_tick_command_runs_what_a_dead_process_left_queued(app, runner, monkeypatch):
+    from portal import jobs
+    from portal.extensions import db
+    from portal.models import Job
+    ran = []
+    monkeypatch.setattr("portal.schedule.PARTS", (jobs.redrive,))
+    monkeypatch.setattr(jobs, "hand_over", lambda job_id, queue: None)
+    jobs.after_commit("tests.test_durable_jobs.record", 3)
+    db.session.commit()
+    monkeypatch.undo()
+    monkeypatch.setattr("portal.schedule.PARTS", (jobs.redrive,))
+    monkeypatch.setattr(sys.modules[__name__], "RAN", ran)
+    db.session.execute(db.update(Job).values(owner=jobs.owner().rpartition(":")[0] + ":999999999"))
+    db.session.commit()
+    assert runner.invoke(args=["tick"]).output == "Tick done.\n"
+    assert runner.invoke(args=["tick"]).output == "Tick done.\n"
+    assert ran == [3]
+
+
+RAN: list = []
+
+
+def record(n: int) -> None:
+    """A job for the tests: remembers that it ran."""
+    RAN.append(n)
