@@ -67,7 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
     from portal.cli import init_cli
     init_cli(app)
 
-    from portal.jobs import serving, start_background
+    from portal.ticker import serving, start_background
     if serving():  # gunicorn or `flask run`: never a CLI command, a worker or a test
         start_background(app)
     return app

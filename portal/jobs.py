@@ -5,7 +5,8 @@ its row in the caller's transaction and hands it to the transport once that comm
 rollback drops it and a crash cannot lose it; `redrive` (a part of the minute tick) hands
 over again what a dead process or a lost hand-off left behind. `execute` claims the row
 before running it, so a job runs once at a time and never again once done. This module
-names no area: what runs every minute is listed in `portal.schedule`. See docs/jobs.md.
+names no area: what runs every minute is listed in `portal.schedule`, run by
+`portal.ticker` without Redis. See docs/jobs.md.
 """
 from __future__ import annotations
 
@@ -15,21 +16,16 @@ import logging
 import os
 import queue as queue_mod
 import socket
-import sys
 import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-import click
 from flask import Flask, current_app, has_app_context
-from flask.helpers import get_debug_flag
 from redis import Redis
 from rq import Queue, Retry
 from sqlalchemy import and_, event, insert, or_, select, update
 from sqlalchemy.orm import Session
-from werkzeug.serving import is_running_from_reloader
 
-from portal import settings
 from portal.extensions import db
 from portal.models.jobs import Job
 from portal.timeutil import utcnow
@@ -37,7 +33,6 @@ from portal.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 QUEUES = ("portal-alerts", "portal-notify", "portal-default")
-TICK = "portal.schedule.tick"
 WORKER_ENTRY = "portal.worker.run"  # what RQ executes: builds the app once per worker process
 
 
@@ -242,52 +237,3 @@ def runner(app: Flask) -> InProcessRunner:
     if found is None:
         found = app.extensions["portal_runner"] = InProcessRunner(app)
     return found
-
-
-def serving() -> bool:
-    """Is this process a web server (gunicorn, `flask run`), not a CLI command, worker or test?"""
-    ctx = click.get_current_context(silent=True)
-    if ctx is not None:  # under the flask command: only `flask run`, and not its reloader's watcher
-        if ctx.command.name != "run":
-            return False
-        reload = ctx.params.get("reload")
-        return not (reload or (reload is None and get_debug_flag())) or is_running_from_reloader()
-    return "gunicorn.app.base" in sys.modules
-
-
-def start_background(app: Flask) -> threading.Thread | None:
-    """Without Redis, a serving process runs its jobs on a thread and the minute tick on another."""
-    if app.config.get("REDIS_URL") or not app.config.get("JOBS_TICKER"):
-        return None
-    app.extensions["portal_runner"] = InProcessRunner(app, threaded=True)
-    stop = app.extensions["portal_ticker_stop"] = threading.Event()
-
-    def loop() -> None:
-        first = True
-        while not stop.is_set():
-            seconds = 60
-            try:
-                with app.app_context():
-                    if first:
-                        redrive(startup=True)
-                        first = False
-                    call(TICK, ())
-                    seconds = settings.get("scan_seconds")
-            except Exception:
-                log.exception("the minute tick failed")
-            stop.wait(seconds)
-
-    thread = threading.Thread(target=loop, name="portal-ticker", daemon=True)
-    thread.start()
-    app.extensions["portal_ticker"] = thread
-    return thread
-
-
-def stop_background(app: Flask) -> None:
-    """End the ticker and the runner thread and close their database connections (tests)."""
-    if "portal_ticker_stop" in app.extensions:
-        app.extensions["portal_ticker_stop"].set()
-        app.extensions["portal_ticker"].join(30)
-    runner(app).stop()
-    with app.app_context():
-        db.engine.dispose()

@@ -5,7 +5,7 @@ import json
 
 from sqlalchemy import select
 
-from portal import jobs
+from portal import jobs, ticker
 from portal.extensions import db
 from portal.models import Job
 
@@ -77,5 +77,5 @@ def test_the_tick_takes_back_what_a_dead_process_held(app, monkeypatch):
 
 
 def test_no_command_or_test_starts_the_ticker(app):
-    assert not jobs.serving()
+    assert not ticker.serving()
     assert "portal_ticker" not in app.extensions

@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 
 from portal import config as portal_config
-from portal import create_app, jobs
+from portal import create_app, ticker
 from portal.extensions import db
 from portal.models import Alert, Role
 from portal.timeutil import utcnow
@@ -18,14 +18,14 @@ from tests import factories
 
 def test_only_a_serving_process_starts_the_ticker(monkeypatch):
     monkeypatch.delitem(sys.modules, "gunicorn.app.base", raising=False)
-    assert not jobs.serving()                                   # a test, a script, an RQ worker
+    assert not ticker.serving()                                   # a test, a script, an RQ worker
     for name, params, serving in (("seed-demo", {}, False), ("run", {"reload": False}, True),
                                   ("run", {"reload": True}, False)):   # the reloader's watcher serves nothing
         with click.Context(click.Command(name)) as ctx:
             ctx.params = params
-            assert jobs.serving() is serving, name
+            assert ticker.serving() is serving, name
     monkeypatch.setitem(sys.modules, "gunicorn.app.base", sys)
-    assert jobs.serving()                                       # a gunicorn worker
+    assert ticker.serving()                                       # a gunicorn worker
 
 
 def test_the_server_starts_the_in_process_scan_when_it_starts(tmp_path, monkeypatch):
@@ -42,7 +42,7 @@ def test_the_server_starts_the_in_process_scan_when_it_starts(tmp_path, monkeypa
         resident = factories.user(Role.RESIDENT, unit=ref["units"][0])
         case = factories.case(resident, received_at=utcnow() - timedelta(days=2))
         db.session.commit()
-        monkeypatch.setattr(jobs, "serving", lambda: True)
+        monkeypatch.setattr(ticker, "serving", lambda: True)
         served = create_app(config)                             # what gunicorn and `flask run` build
         try:
             assert served.extensions["portal_ticker"].is_alive()
@@ -54,7 +54,7 @@ def test_the_server_starts_the_in_process_scan_when_it_starts(tmp_path, monkeypa
                 time.sleep(0.2)
             assert found is not None, "the ticker did not escalate the overdue case"
         finally:
-            jobs.stop_background(served)
+            ticker.stop_background(served)
             assert not served.extensions["portal_ticker"].is_alive()
         db.session.remove()
         db.engine.dispose()
