@@ -159,13 +159,18 @@ def _dead_owners(owners) -> list[str]:
 
 
 def _alive(pid: int) -> bool:
+    """Does `pid` run? A zombie (killed, not yet reaped by a parent that died too) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def redrive(at: datetime | None = None, startup: bool = False, limit: int = 500) -> int:

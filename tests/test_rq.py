@@ -198,6 +198,35 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_doubles_nothing(rq_app, 
     assert [p.name for p in outbox.glob("email-*.eml")] == [f"email-{notification_id}.eml"]
 
 
+def test_a_job_whose_worker_was_killed_is_taken_back_by_the_tick_and_done_once(rq_app, tmp_path):
+    from portal.jobs import after_commit, owner, redrive
+    from portal.models import Job
+    flag = tmp_path / "go"
+    after_commit("tests.durable_child.wait_for", str(flag))   # lasts until the flag file exists
+    db.session.commit()
+
+    def job():
+        db.session.expire_all()
+        return db.session.scalar(select(Job))
+    first = start_worker(rq_app, tmp_path, "w-first")
+    try:
+        _wait(lambda: job().state == "running", 60, "the worker to claim the job")
+        host, _, horse = job().owner.rpartition(":")
+        assert host == owner().rpartition(":")[0]
+        os.kill(int(horse), signal.SIGKILL)   # the work horse dies mid-job (it has a session of its own) ...
+    finally:
+        stop(first, signal.SIGKILL)           # ... and so does its worker
+    flag.touch()
+    second = start_worker(rq_app, tmp_path, "w-second")
+    try:
+        assert redrive() == 1         # the tick: the holder is dead, hand the job to RQ again
+        _wait(lambda: job().state == "done", 60, "the second worker to finish the job")
+        assert redrive() == 0
+    finally:
+        stop(second)
+    assert job().attempts == 2
+
+
 def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redis_url):
     """Two app instances (two gunicorn workers, or two machines) count failures in one Redis."""
     from tests.conftest import csrf_token
