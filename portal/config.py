@@ -51,6 +51,7 @@ class Config:
     JOB_RETRY_INTERVALS = (10, 60, 300)
     # A job's hold: a claim (or hand-off) older than this is taken to be a dead runner's.
     JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "360"))
+    JOB_KEEP_DAYS = 7  # done jobs are deleted after this many days
     # A monthly report run not finished after this long has died: it is marked failed.
     REPORT_RUN_TIMEOUT = 1800
     # Notifications: a claim older than the lease is taken to be a dead worker's.

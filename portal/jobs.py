@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from redis import Redis
 from rq import Queue, Retry
-from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy import and_, delete, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -195,6 +195,15 @@ def redrive(at: datetime | None = None, startup: bool = False, limit: int = 500)
     for job_id, queue in due:
         hand_over(job_id, queue)
     return len(due)
+
+
+def prune(at: datetime | None = None) -> int:
+    """Forget jobs done more than JOB_KEEP_DAYS ago (failed ones stay for a manager to see)."""
+    before = (at or utcnow()) - timedelta(days=current_app.config["JOB_KEEP_DAYS"])
+    result = db.session.execute(delete(Job).where(Job.state == "done", Job.finished_at < before)
+                                .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount
 
 
 class InProcessRunner:

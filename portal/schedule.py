@@ -31,6 +31,7 @@ PARTS = (
     callback_jobs.tick,         # callback tasks never created, next month's draft plan
     report_jobs.fail_stalled,   # report runs whose generation died for good
     jobs.redrive,               # queued jobs a dead process held or a hand-off lost
+    jobs.prune,                 # done jobs older than a week
 )
 
 

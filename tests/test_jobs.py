@@ -76,6 +76,19 @@ def test_the_tick_takes_back_what_a_dead_process_held(app, monkeypatch):
     assert _jobs()[0].state == "queued"
 
 
+def test_done_jobs_are_forgotten_after_a_week_failed_ones_kept(app, monkeypatch):
+    from datetime import timedelta
+    from portal.timeutil import utcnow
+    monkeypatch.setattr("portal.schedule.tick", lambda *args: None)
+    jobs.after_commit("portal.schedule.tick")
+    db.session.commit()
+    db.session.add(Job(path="x.y", state="failed", finished_at=utcnow() - timedelta(days=30)))
+    db.session.commit()
+    assert jobs.prune(utcnow() + timedelta(days=6)) == 0
+    assert jobs.prune(utcnow() + timedelta(days=8)) == 1
+    assert [job.state for job in _jobs()] == ["failed"]
+
+
 def test_no_command_or_test_starts_the_ticker(app):
     assert not ticker.serving()
     assert "portal_ticker" not in app.extensions
