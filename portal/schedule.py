@@ -22,7 +22,7 @@ def deadline_scan(at: datetime) -> None:
 
 def outbox_sweep(at: datetime) -> None:
     """Hand pending deliveries (lost or stuck past their lease) to the runner again."""
-    notify_jobs.sweep()
+    notify_jobs.sweep(at=at)
 
 
 PARTS = (

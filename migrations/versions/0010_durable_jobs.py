@@ -1,7 +1,7 @@
 """durable jobs: queued background work is a row, so a crash or a restart loses none
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0011
 Create Date: 2026-11-30 15:30:00
 
 """
@@ -12,7 +12,7 @@ import portal.extensions
 
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
