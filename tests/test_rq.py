@@ -199,7 +199,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_doubles_nothing(rq_app, 
 
 
 def test_a_job_whose_worker_was_killed_is_taken_back_by_the_tick_and_done_once(rq_app, tmp_path):
-    from portal.jobs import after_commit, owner, redrive
+    from portal.jobs import _alive, after_commit, owner, redrive
     from portal.models import Job
     flag = tmp_path / "go"
     after_commit("tests.durable_child.wait_for", str(flag))   # lasts until the flag file exists
@@ -214,6 +214,7 @@ def test_a_job_whose_worker_was_killed_is_taken_back_by_the_tick_and_done_once(r
         host, _, horse = job().owner.rpartition(":")
         assert host == owner().rpartition(":")[0]
         os.kill(int(horse), signal.SIGKILL)   # the work horse dies mid-job (it has a session of its own) ...
+        _wait(lambda: not _alive(int(horse)), 30, "the work horse to die")
     finally:
         stop(first, signal.SIGKILL)           # ... and so does its worker
     flag.touch()
