@@ -206,10 +206,7 @@ class Bench:
 
 
 def _tick_function():
-    try:
-        from portal.schedule import tick
-    except ImportError:  # before the schedule module
-        from portal.sla.jobs import tick
+    from portal.schedule import tick
     return tick
 
 

@@ -71,13 +71,9 @@ def create_app(config: Config | None = None) -> Flask:
     from portal.cli import init_cli
     init_cli(app)
 
-    @app.before_request
-    def _start_ticker():
-        # Without Redis the server itself scans deadlines every minute; started by the
-        # first request, so CLI commands and tests never start a thread.
-        if "portal_ticker" not in app.extensions:
-            from portal.jobs import start_ticker
-            app.extensions["portal_ticker"] = start_ticker(app)
+    from portal.ticker import serving, start_background
+    if serving():  # gunicorn or `flask run`: never a CLI command, a worker or a test
+        start_background(app)
     return app
 
 

@@ -51,6 +51,13 @@ def init_cli(app: Flask) -> None:
         if failed:
             raise SystemExit(1)
 
+    @app.cli.command("tick")
+    def tick_command():
+        """Run the minute tick once: scan, sweep, re-drive jobs (cron it when PORTAL_JOBS_TICKER=0)."""
+        from portal.schedule import tick
+        tick()
+        click.echo("Tick done.")
+
     sla = click.Group("sla", help="Deadlines: reminders and escalations.")
     app.cli.add_command(sla)
 

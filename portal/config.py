@@ -49,6 +49,11 @@ class Config:
     JOBS_TICKER = os.environ.get("PORTAL_JOBS_TICKER", "1") == "1"
     JOB_TIMEOUT = 300
     JOB_RETRY_INTERVALS = (10, 60, 300)
+    # A job's hold: a claim (or hand-off) older than this is taken to be a dead runner's.
+    JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "360"))
+    JOB_KEEP_DAYS = 7  # done jobs are deleted after this many days
+    # A monthly report run not finished after this long has died: it is marked failed.
+    REPORT_RUN_TIMEOUT = 1800
     # Notifications: a claim older than the lease is taken to be a dead worker's.
     NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "120"))
     # Waits after each failed attempt (seconds); after the last one a delivery is 'failed' and a

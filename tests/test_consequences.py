@@ -29,9 +29,9 @@ def test_importing_the_lifecycle_alone_connects_nothing(tmp_path):
 
 
 def test_a_worker_and_the_web_find_the_same_subscribers(tmp_path):
-    worker = _in_a_fresh_process(  # what RQ runs: portal.jobs.run builds the app, then the job
-        tmp_path, "from portal import jobs",
-        "import json; print(json.dumps(jobs.run('tests.test_consequences.report')))")
+    worker = _in_a_fresh_process(  # what RQ runs: portal.worker.run builds the app, then the job
+        tmp_path, "from portal import worker",
+        "import json; print(json.dumps(worker.run('tests.test_consequences.report')))")
     web = _in_a_fresh_process(tmp_path, "import app  # gunicorn app:app")
     assert worker == web
     found, delivered = web

@@ -345,3 +345,34 @@ def test_backfill_measures_cases_resolved_before_the_migration(dataset, runner):
     assert "Measured 1" in result.output
     db.session.expire_all()
     assert db.session.get(Case, case.id).resolve_work_seconds == 26 * 3600
+
+
+def test_a_report_run_whose_job_died_is_generated_when_the_tick_takes_the_job_back(app, people, monkeypatch):
+    from portal import jobs
+    from portal.models import Job
+    from portal.reports import report
+    monkeypatch.setattr(jobs, "hand_over", lambda job_id, queue: None)   # the process dies after its commit
+    run = report.start_run(NOV, people["manager"])
+    db.session.commit()
+    dead = jobs.owner().rpartition(":")[0] + ":999999999"
+    db.session.execute(db.update(Job).values(state="running", owner=dead, attempts=1))   # ... or mid-job
+    run.status = RunStatus.RUNNING
+    db.session.commit()
+    monkeypatch.undo()
+    assert jobs.redrive() == 1
+    db.session.refresh(run)
+    assert run.status == RunStatus.DONE and db.session.scalar(select(Job.attempts)) == 2
+
+
+def test_a_report_run_that_never_finishes_fails_and_its_page_stops_polling(app, people, as_):
+    from portal.reports.jobs import fail_stalled
+    from portal.timeutil import utcnow
+    run = ReportRun(month="2026-11", status=RunStatus.QUEUED, step=0, steps=5,
+                    created_at=utcnow() - timedelta(hours=1))
+    fresh = ReportRun(month="2026-11", status=RunStatus.RUNNING, step=1, steps=5)
+    db.session.add_all([run, fresh])
+    db.session.commit()
+    assert fail_stalled(utcnow()) == 1
+    assert (run.status, fresh.status) == (RunStatus.FAILED, RunStatus.RUNNING)
+    fragment = htmx_get(as_("manager"), f"/reports/runs/{run.id}/progress", "report-progress")
+    assert "hx-trigger" not in fragment.get_data(as_text=True) and fragment.headers.get("HX-Refresh") == "true"

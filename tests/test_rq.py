@@ -142,7 +142,7 @@ def test_worker_runs_the_scan_and_delivers_the_escalation(rq_app, tmp_path):
     db.session.commit()
     worker = start_worker(rq_app, tmp_path, "w-scan")
     try:
-        enqueue_now("portal.sla.jobs.tick", queue="portal-alerts")
+        enqueue_now("portal.schedule.tick", queue="portal-alerts")
         emails = _wait(lambda: db.session.scalars(
             select(Notification).where(Notification.user_id == manager.id, Notification.channel == "email",
                                        Notification.status == "sent")).all() or db.session.rollback(),
@@ -152,7 +152,7 @@ def test_worker_runs_the_scan_and_delivers_the_escalation(rq_app, tmp_path):
             assert (Path(rq_app.config["OUTBOX_DIR"]) / f"email-{n.id}.eml").exists()
         # A second tick finds nothing new: nobody is notified twice.
         before = db.session.scalar(select(func.count()).select_from(Notification))
-        enqueue_now("portal.sla.jobs.tick", queue="portal-alerts")
+        enqueue_now("portal.schedule.tick", queue="portal-alerts")
         from rq import Queue
         queue = Queue("portal-alerts", connection=rq_app.extensions["portal_redis"])
         _wait(lambda: queue.count == 0 and not queue.started_job_registry.get_job_ids(), 30, "the second tick")
@@ -198,6 +198,36 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_doubles_nothing(rq_app, 
     assert [p.name for p in outbox.glob("email-*.eml")] == [f"email-{notification_id}.eml"]
 
 
+def test_a_job_whose_worker_was_killed_is_taken_back_by_the_tick_and_done_once(rq_app, tmp_path):
+    from portal.jobs import _alive, after_commit, owner, redrive
+    from portal.models import Job
+    flag = tmp_path / "go"
+    after_commit("tests.durable_child.wait_for", str(flag))   # lasts until the flag file exists
+    db.session.commit()
+
+    def job():
+        db.session.expire_all()
+        return db.session.scalar(select(Job))
+    first = start_worker(rq_app, tmp_path, "w-first")
+    try:
+        _wait(lambda: job().state == "running", 60, "the worker to claim the job")
+        host, _, horse = job().owner.rpartition(":")
+        assert host == owner().rpartition(":")[0]
+        os.kill(int(horse), signal.SIGKILL)   # the work horse dies mid-job (it has a session of its own) ...
+        _wait(lambda: not _alive(int(horse)), 30, "the work horse to die")
+    finally:
+        stop(first, signal.SIGKILL)           # ... and so does its worker
+    flag.touch()
+    second = start_worker(rq_app, tmp_path, "w-second")
+    try:
+        assert redrive() == 1         # the tick: the holder is dead, hand the job to RQ again
+        _wait(lambda: job().state == "done", 60, "the second worker to finish the job")
+        assert redrive() == 0
+    finally:
+        stop(second)
+    assert job().attempts == 2
+
+
 def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redis_url):
     """Two app instances (two gunicorn workers, or two machines) count failures in one Redis."""
     from tests.conftest import csrf_token
@@ -215,11 +245,15 @@ def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redi
             return client.post("/login", data={"username": "clerk-x", "password": "wrong",
                                                "csrf_token": csrf_token(client)}).status_code
 
-    assert [attempt(rq_app), attempt(other_process), attempt(rq_app)] == [200, 200, 200]
-    assert attempt(other_process) == 429
+    try:
+        assert [attempt(rq_app), attempt(other_process), attempt(rq_app)] == [200, 200, 200]
+        assert attempt(other_process) == 429
+    finally:
+        with other_process.app_context():
+            db.engine.dispose()  # its pooled PostgreSQL connection, else closed by the GC in a later test
     from redis import Redis
-    keys = Redis.from_url(redis_url).keys("LIMITS*")
-    assert keys, "the counts live in Redis, not in process memory"
+    with Redis.from_url(redis_url) as conn:
+        assert conn.keys("LIMITS*"), "the counts live in Redis, not in process memory"
 
 
 def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):

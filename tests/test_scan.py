@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from sqlalchemy import func, select
 
 from portal.cases.lifecycle import perform
@@ -163,3 +165,73 @@ def test_the_resident_hears_of_the_first_reply_in_app_and_by_sms(app, people):
     sms = next(n for n in notes if n.channel == "sms")
     assert os.path.exists(os.path.join(app.config["OUTBOX_DIR"], f"sms-{sms.id}.json"))
     assert c.number in sms.subject
+
+
+def _overdue_past_level2(people):
+    """A complaint whose resolution clock is past its due time and its level-2 time, never scanned."""
+    factories.user(Role.MANAGER).manager_level = 2
+    c = _minor_complaint(people, at(2026, 11, 27, 9, 0))    # resolution due Mon 30th 09:00, level 2 Tue 09:00
+    with clock(at(2026, 11, 27, 9, 5)):
+        perform(c, people["clerk"], "dispatch", {"department_id": people["ref"]["eng"].id})
+    db.session.commit()
+    return c
+
+
+def test_one_scan_fires_every_stage_that_is_due_and_a_second_fires_nothing(people):
+    c = _overdue_past_level2(people)
+    fired = scan(at(2026, 12, 1, 9, 1))
+    assert [(f.rule, f.level) for f in fired if f.rule == "resolution"] == [("resolution", 1), ("resolution", 2)]
+    assert _count(Alert, case_id=c.id, rule="resolution") == 2
+    assert deadline(c, "resolution").stage == 3 and deadline(c, "resolution").next_check_at is None
+    assert scan(at(2026, 12, 1, 9, 1)) == []
+
+
+def test_two_identical_cli_scans_print_the_firings_then_none(people, runner):
+    c = _overdue_past_level2(people)
+    first = runner.invoke(args=["sla", "scan", "--at", "2026-12-01T09:01"])
+    assert first.exit_code == 0, first.output
+    lines = [line for line in first.output.splitlines() if line.startswith(c.number)]
+    assert len(lines) == _count(Alert) and any("resolution" in line and "level 2" in line for line in lines)
+    assert f"{len(lines)} fired at" in first.output
+    second = runner.invoke(args=["sla", "scan", "--at", "2026-12-01T09:01"])
+    assert second.exit_code == 0 and second.output.startswith("0 fired at"), second.output
+
+
+def test_a_scan_that_lost_the_race_claims_none_of_the_firings(people, monkeypatch):
+    """Two scans read the same due rows; the one that inserts second reports nothing it did not insert."""
+    from portal.sla import scan as scan_module
+    _overdue_past_level2(people)
+    moment = at(2026, 12, 1, 9, 1)
+    stale = scan_module.due_rows(moment, 5000)
+    winner = scan(moment)
+    monkeypatch.setattr(scan_module, "due_rows", lambda now, limit: stale)
+    assert winner and scan(moment) == []
+    assert _count(Alert) == len(winner)
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                    reason="two writers at once need PostgreSQL (SQLite refuses the second)")
+def test_two_concurrent_scans_together_claim_each_firing_once(app, people, monkeypatch):
+    import threading
+    from portal.sla import scan as scan_module
+    _overdue_past_level2(people)
+    moment, barrier, results = at(2026, 12, 1, 9, 1), threading.Barrier(2), []
+    read = scan_module.due_rows
+
+    def due_rows_together(now, limit):
+        rows = read(now, limit)
+        barrier.wait(10)                       # both have read the same rows before either writes
+        return rows
+    monkeypatch.setattr(scan_module, "due_rows", due_rows_together)
+
+    def one_scan():
+        with app.app_context():
+            results.append([(f.case_id, f.rule, f.level) for f in scan(moment)])
+            db.session.remove()
+    threads = [threading.Thread(target=one_scan) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    claimed = results[0] + results[1]
+    assert len(results) == 2 and len(claimed) == len(set(claimed)) == _count(Alert) > 0

@@ -1,6 +1,6 @@
 """Background work for callbacks: plain functions on ids, each owning its commit, safe to run twice.
 
-The scheduler (portal/sla, portal/notify) calls these; see README "Callbacks".
+The minute tick (portal/schedule.py) and the lifecycle queue these; see README "Callbacks".
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from portal.models import (
     CallbackPlan, CallbackPromise, CallbackRecord, CallbackTask, Case, Kind, MaintenanceWork, Status,
     TaskStatus,
 )
+from portal.timeutil import to_local
 
 
 def create_task_for_case(case_id: int) -> int | None:
@@ -58,7 +59,6 @@ def ensure_next_plan(today: date, lead_days: int = 10) -> int | None:
 
 def tick(now: datetime) -> None:
     """The callback part of the minute tick: lost task creations, next month's plan."""
-    from portal.timeutil import to_local
     create_missing_tasks(now - timedelta(hours=2))
     ensure_next_plan(to_local(now).date())
 

@@ -24,6 +24,7 @@ from portal.models.callbacks import (  # noqa: E402
     Method, PlanStatus, SampleSeed, Satisfaction, TaskStatus,
 )
 from portal.models.reports import ActionStatus, ImprovementAction, ReportRun, RunStatus  # noqa: E402
+from portal.models.jobs import Job  # noqa: E402
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
@@ -34,5 +35,5 @@ __all__ = [
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "DataStamp", "Setting", "Severity", "Status", "Unit", "User",
-    "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus",
+    "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job",
 ]
