@@ -1,5 +1,9 @@
 """Typed SQLAlchemy models, one module per part of the domain."""
-from portal.models.people import Building, Category, Department, Estate, Role, Unit, User
+from portal.models.people import (
+    Building, Category, CategoryOverride, Department, Estate, Relation, Residency, Role, Unit, User,
+    user_estate,
+)
+from portal.models.audit import AuditEntry
 from portal.models.cases import (
     Attachment,
     Case,
@@ -23,7 +27,8 @@ from portal.models.reports import ActionStatus, ImprovementAction, ReportRun, Ru
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
-    "Alert", "CalendarDay", "Deadline", "Notification", "SlaRule",
+    "Alert", "AuditEntry", "CategoryOverride", "Relation", "Residency", "user_estate",
+    "CalendarDay", "Deadline", "Notification", "SlaRule",
     "CallbackKind", "CallbackPlan", "CallbackPromise", "CallbackRecord", "CallbackTask",
     "MaintenanceWork", "Method", "PlanStatus", "SampleSeed", "Satisfaction", "TaskStatus",
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",

@@ -1,8 +1,9 @@
 """Records are kept: the event log is append-only and nothing is hard-deleted."""
 from sqlalchemy import event
 
+from portal.models.audit import AuditEntry
 from portal.models.cases import Attachment, Case, CaseEvent
-from portal.models.people import User
+from portal.models.people import Building, Category, Department, Estate, Residency, Unit, User
 
 
 class ImmutableRecordError(RuntimeError):
@@ -14,9 +15,12 @@ def _refuse_delete(mapper, connection, target):
 
 
 def _refuse_update(mapper, connection, target):
-    raise ImmutableRecordError("case events are append-only")
+    raise ImmutableRecordError(f"{type(target).__name__} rows are append-only")
 
 
-for model in (Case, CaseEvent, Attachment, User):
+# The organisation is deactivated, never deleted: cases and reports keep pointing at it.
+for model in (Case, CaseEvent, Attachment, User, Estate, Building, Unit, Department, Category, Residency,
+              AuditEntry):
     event.listen(model, "before_delete", _refuse_delete)
-event.listen(CaseEvent, "before_update", _refuse_update)
+for model in (CaseEvent, AuditEntry):
+    event.listen(model, "before_update", _refuse_update)

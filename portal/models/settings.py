@@ -18,6 +18,8 @@ class Phrase(db.Model):
     text: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # NULL: the company's phrase; else the estate's own (an estate with its own phrases uses only those).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
 
 
 class Setting(db.Model):

@@ -27,8 +27,10 @@ class SlaRule(db.Model):
     """A manager's override of one default service level (kind, severity, clock)."""
 
     __tablename__ = "sla_rule"
-    __table_args__ = (UniqueConstraint("kind", "severity", "clock", name="uq_sla_rule_key"),)
+    __table_args__ = (UniqueConstraint("estate_id", "kind", "severity", "clock", name="uq_sla_rule_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    # NULL: the company's level; else the estate's override of it.
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     severity: Mapped[str] = mapped_column(String(20))  # "" = not yet classified
     clock: Mapped[str] = mapped_column(String(20))

@@ -29,6 +29,15 @@ def mark_document(page: Page) -> None:
     page.evaluate("window.__sameDocument = true")
 
 
+def wait_until(page: Page, expression: str, arg=None, timeout: float = 10.0) -> None:
+    """Poll a JS expression from Python: `page.wait_for_function` polls with eval, which the CSP refuses."""
+    import time
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
+
+
 def assert_same_document(page: Page) -> None:
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded instead of swapped"
 
@@ -94,8 +103,8 @@ def test_board_row_classify_and_dispatch_in_place(page: Page):
         with page.expect_response(lambda r: r.url.endswith(f"/act/{action}")) as response:
             form.locator("button[type=submit]").click()
         assert response.value.status == 200
-        page.wait_for_function(f"document.getElementById('{row_id}') && "
-                               f"document.getElementById('{row_id}').__marker === undefined")
+        wait_until(page, f"() => !!document.getElementById('{row_id}') && "
+                         f"document.getElementById('{row_id}').__marker === undefined")
 
     def classify(form):
         form.locator("select[name$=category_id]").select_option(index=1)
@@ -160,7 +169,7 @@ def test_resident_files_a_case_from_a_phone(phone: Page):
     photo = page.locator("#case-body .photos img")
     expect(photo).to_have_count(1)
     photo.scroll_into_view_if_needed()
-    page.wait_for_function("img => img.complete && img.naturalWidth === 8", arg=photo.element_handle())
+    wait_until(page, "img => img.complete && img.naturalWidth === 8", photo.element_handle())
 
 
 def test_department_accepts_a_case_on_a_phone(phone: Page):
