@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -128,3 +128,17 @@ def test_only_managers_plan(as_):
 def test_weeks_cover_the_month():
     weeks = plans.weeks(2026, 2)
     assert weeks[0][0].day == 1 and weeks[-1][1].month == 3 and len(weeks) == 4
+
+
+def test_an_incident_after_the_previous_plan_was_drafted_is_planned_next_time(app, people):
+    """Plans are drafted ten days ahead: an urgent repair handled on the 25th of October is not in
+    November's plan (drafted on the 22nd), so December's plan must call it."""
+    _households(people, 3)
+    case = factories.case(people["resident"], kind=factories.Kind.REPAIR)
+    factories.advance(case, ["classify", "dispatch", "accept", "complete"], people)
+    case.urgent = True
+    case.resolved_at = datetime(2026, 10, 25, 10, tzinfo=local_zone())
+    db.session.commit()
+    plan_id = jobs.generate_plan(2026, 12)
+    [incident] = _tasks(plan_id, CallbackKind.INCIDENT)
+    assert incident.case_id == case.id

@@ -100,7 +100,7 @@ def _routine(plan, homes, slots, year, month) -> None:
 def _new_residents(plan, homes, slots, start, end) -> None:
     """Every household that moved in recently, in its first month."""
     days = settings.get("callback_new_resident_days")
-    since = _at(start) - timedelta(days=days)
+    since = min(_at(start) - timedelta(days=days), _catch_up_since(start))
     newcomers = db.session.scalars(select(User).where(
         User.role == Role.RESIDENT, User.unit_id.is_not(None), User.created_at >= since,
         User.created_at < _at(end)).order_by(User.id))
@@ -132,11 +132,17 @@ def _manager_visits(plan, homes, slots, year, month) -> None:
               "manager_visit", role=Role.MANAGER)
 
 
+def _catch_up_since(start: date) -> datetime:
+    """Two months back: what happened after the previous plan was drafted (ten days before its
+    month) is planned in this one; what is already planned is skipped."""
+    previous = (start - timedelta(days=1)).replace(day=1)
+    return _at((previous - timedelta(days=1)).replace(day=1))
+
+
 def _incidents(plan, homes, slots, start) -> None:
-    """Every household whose urgent repair at home was handled last month."""
-    last_month = _at(start) - timedelta(days=31)
+    """Every household whose urgent repair at home was handled since the last plans and is not yet planned."""
     cases = db.session.scalars(select(Case).where(
-        Case.urgent.is_(True), Case.unit_id.is_not(None), Case.resolved_at >= last_month,
+        Case.urgent.is_(True), Case.unit_id.is_not(None), Case.resolved_at >= _catch_up_since(start),
         Case.resolved_at < _at(start), Case.status.in_((Status.RESOLVED, Status.CALLBACK_DONE, Status.CLOSED))))
     for case in cases:
         exists = db.session.scalar(select(CallbackTask.id).where(
