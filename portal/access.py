@@ -1,13 +1,25 @@
-"""Who may use what: role decorators and case lookups that check ownership."""
+"""Who may use what: role decorators, and the one place that decides whose cases a user sees.
+
+Staff see the cases of their estates (a company-level account sees every estate);
+department staff only those dispatched to their department as well. A resident sees
+the cases they filed, and as owner or family member of a unit the unit's cases received
+while they lived there; a tenant sees only their own. `can_view` (one case) and
+`visible_cases_clause` (SQL) say the same thing; docs/scopes.md explains it.
+"""
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy import and_, false, func, or_, select, true
 
 from portal.extensions import db
-from portal.models import Attachment, Case, Role, User
+from portal.models import (
+    Attachment, Building, CallbackTask, Case, Relation, Residency, Role, Unit, User,
+)
+from portal.timeutil import local_zone
 
 # Every view function carries one of these markers; tests/test_access.py
 # walks app.url_map and fails on a route without one.
@@ -36,17 +48,117 @@ def role_required(*roles: Role):
 
 ALL_ROLES = tuple(Role)
 STAFF = (Role.CLERK, Role.MANAGER)
+# Relations that see the whole unit's cases of their time there; a tenant sees only their own.
+HOUSEHOLD_RELATIONS = (Relation.OWNER, Relation.FAMILY)
 
+
+# --- estates ------------------------------------------------------------------------------
+
+def estate_ids(user: User) -> frozenset[int] | None:
+    """The estates a member of staff works for; None: every estate (company-level)."""
+    if user.company_wide:
+        return None
+    return frozenset(e.id for e in user.estates)
+
+
+def in_estates(user: User, column):
+    """SQL: `column` (an estate id) is one of the user's estates; NULL only for company-level staff."""
+    ids = estate_ids(user)
+    if ids is None:
+        return true()
+    return column.in_(sorted(ids)) if ids else false()
+
+
+def sees_estate(user: User, estate_id: int | None) -> bool:
+    """Whether this member of staff works for the estate (None: a company-level row)."""
+    ids = estate_ids(user)
+    return ids is None or (estate_id is not None and estate_id in ids)
+
+
+def own_estate_choices(user: User, choices) -> list:
+    """The (id, name) estate choices this user works for, in the given order."""
+    ids = estate_ids(user)
+    return [c for c in choices if ids is None or c[0] in ids]
+
+
+def unit_estate(unit_id_column):
+    """SQL: the estate of the unit in `unit_id_column`."""
+    return (select(Building.estate_id).join(Unit, Unit.building_id == Building.id)
+            .where(Unit.id == unit_id_column).correlate_except(Building, Unit).scalar_subquery())
+
+
+def task_estate():
+    """SQL: a callback task's estate, its case's, else its household's."""
+    case_site = select(Case.estate_id).where(Case.id == CallbackTask.case_id).correlate_except(Case).scalar_subquery()
+    return func.coalesce(case_site, unit_estate(CallbackTask.unit_id))
+
+
+# --- households ---------------------------------------------------------------------------
+
+def _day_start(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time.min, tzinfo=local_zone())
+
+
+def households(user: User) -> tuple[tuple[int, datetime, datetime | None], ...]:
+    """(unit, from, until) for each time the resident lived in a unit as owner or family member."""
+    rows = db.session.execute(select(Residency.unit_id, Residency.moved_in, Residency.moved_out).where(
+        Residency.user_id == user.id, Residency.relation.in_(HOUSEHOLD_RELATIONS))
+        .order_by(Residency.unit_id, Residency.moved_in))
+    return tuple((unit_id, _day_start(moved_in), _day_start(moved_out)) for unit_id, moved_in, moved_out in rows)
+
+
+def _in_household(case: Case, stays) -> bool:
+    return case.unit_id is not None and any(
+        case.unit_id == unit_id and start <= case.received_at and (until is None or case.received_at < until)
+        for unit_id, start, until in stays)
+
+
+def _household_clause(stays):
+    return [and_(Case.unit_id == unit_id, Case.received_at >= start,
+                 *([Case.received_at < until] if until is not None else []))
+            for unit_id, start, until in stays]
+
+
+# --- cases --------------------------------------------------------------------------------
 
 def can_view(user: User, case: Case) -> bool:
-    """Residents see their own cases, departments what is dispatched to them."""
+    """Whether the user may open this case (the rule of the module docstring)."""
+    if user.role == Role.RESIDENT:
+        return case.resident_id == user.id or _in_household(case, households(user))
+    if not sees_estate(user, case.estate_id):
+        return False
     if user.role in STAFF:
         return True
-    if user.role == Role.RESIDENT:
-        return case.resident_id == user.id
     if user.role == Role.DEPARTMENT:
         return case.department_id is not None and case.department_id == user.department_id
     return False
+
+
+def visible_cases_clause(user: User):
+    """SQL condition for the cases a user may list (the same rule as can_view)."""
+    if user.role == Role.RESIDENT:
+        return or_(Case.resident_id == user.id, *_household_clause(households(user)))
+    if user.role in STAFF:
+        return in_estates(user, Case.estate_id)
+    if user.role == Role.DEPARTMENT:
+        return and_(Case.department_id == (user.department_id or -1), in_estates(user, Case.estate_id))
+    return false()
+
+
+def scope_key(user: User) -> tuple:
+    """What decides the rows a user sees, for cache keys: two users share an entry only if they see alike."""
+    ids = estate_ids(user)
+    estates = "all" if ids is None else tuple(sorted(ids))
+    if user.role in STAFF:
+        return ("role", user.role.value, estates)
+    if user.role == Role.DEPARTMENT:
+        return ("department", user.department_id, estates)
+    return ("user", user.id, tuple((u, s.isoformat(), t and t.isoformat()) for u, s, t in households(user)))
+
+
+def is_filer(user: User, case: Case) -> bool:
+    """A resident's own case (they confirm, reject and answer its survey; household members only read and comment)."""
+    return user.role != Role.RESIDENT or case.resident_id == user.id
 
 
 def get_case_or_404(case_id: int, *options) -> Case:
@@ -58,6 +170,7 @@ def get_case_or_404(case_id: int, *options) -> Case:
 
 
 def get_attachment_or_404(attachment_id: int) -> Attachment:
+    """A photo, or 404 unless the user may see its case."""
     att = db.session.get(Attachment, attachment_id)
     if att is None:
         abort(404)
@@ -65,12 +178,18 @@ def get_attachment_or_404(attachment_id: int) -> Attachment:
     return att
 
 
-def visible_cases_clause(user: User):
-    """SQL condition for the cases a user may list."""
-    if user.role in STAFF:
-        return Case.id.is_not(None)
-    if user.role == Role.RESIDENT:
-        return Case.resident_id == user.id
-    if user.role == Role.DEPARTMENT:
-        return Case.department_id == (user.department_id or -1)
-    return Case.id.is_(None)
+def can_view_task(user: User, task: CallbackTask) -> bool:
+    """Staff see callback tasks of their estates (a task's estate: its case's, else its household's)."""
+    if estate_ids(user) is None:
+        return True
+    if task.case is not None:
+        return sees_estate(user, task.case.estate_id)
+    return task.unit is not None and sees_estate(user, task.unit.building.estate_id)
+
+
+def get_estate_row_or_404(model, row_id: int):
+    """A row with an `estate_id` (report run, improvement action, ...) the user's scope covers, or 404."""
+    row = db.session.get(model, row_id)
+    if row is None or not sees_estate(current_user, row.estate_id):
+        abort(404)
+    return row
