@@ -17,7 +17,7 @@ from sqlalchemy import and_, false, func, or_, select, true
 
 from portal.extensions import db
 from portal.models import (
-    Attachment, Building, CallbackTask, Case, Relation, Residency, Role, Unit, User,
+    Attachment, Building, CallbackTask, Case, Notification, Relation, Residency, Role, Unit, User,
 )
 from portal.timeutil import local_zone
 
@@ -157,8 +157,13 @@ def scope_key(user: User) -> tuple:
 
 
 def is_filer(user: User, case: Case) -> bool:
-    """A resident's own case (they confirm, reject and answer its survey; household members only read and comment)."""
+    """Staff, or the resident who filed the case."""
     return user.role != Role.RESIDENT or case.resident_id == user.id
+
+
+def may_act(user: User, case: Case, name: str) -> bool:
+    """Household members read a case and comment on it; confirming, rejecting and the survey are the filer's."""
+    return is_filer(user, case) or name == "comment"
 
 
 def get_case_or_404(case_id: int, *options) -> Case:
@@ -185,6 +190,15 @@ def can_view_task(user: User, task: CallbackTask) -> bool:
     if task.case is not None:
         return sees_estate(user, task.case.estate_id)
     return task.unit is not None and sees_estate(user, task.unit.building.estate_id)
+
+
+def notifications_clause(user: User, own: bool = True):
+    """SQL: notifications about a case the user may see (or about no case); `own`: addressed to the user.
+    Managers reading every delivery (own=False) see those without a case only at company level."""
+    about = Notification.case_id.in_(select(Case.id).where(visible_cases_clause(user)))
+    if own:
+        return and_(Notification.user_id == user.id, or_(Notification.case_id.is_(None), about))
+    return or_(about, Notification.case_id.is_(None)) if estate_ids(user) is None else about
 
 
 def get_estate_row_or_404(model, row_id: int):

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import update
 
-from portal.access import ALL_ROLES, role_required
+from portal.access import ALL_ROLES, can_view, notifications_clause, role_required
 from portal.extensions import db
 from portal.htmx import render
 from portal.models import Notification, Role
@@ -37,7 +37,7 @@ def bell():
 @role_required(*ALL_ROLES)
 def inbox():
     """The user's in-app notifications, newest first."""
-    stmt = (db.select(Notification).where(Notification.user_id == current_user.id, Notification.channel == "inapp")
+    stmt = (db.select(Notification).where(notifications_clause(current_user), Notification.channel == "inapp")
             .order_by(Notification.id.desc()))
     items, page, pages, total = _page(stmt)
     return render("notify/inbox.html", "notify/_list.html", "notification-list", items=items, page=page,
@@ -49,7 +49,7 @@ def inbox():
 def open_notification(notification_id: int):
     """Mark one read and go to its case."""
     n = db.session.get(Notification, notification_id)
-    if n is None or n.user_id != current_user.id:
+    if n is None or n.user_id != current_user.id or (n.case_id and not can_view(current_user, n.case)):
         abort(404)
     if FlaskForm().validate_on_submit():
         n.read_at = n.read_at or utcnow()
@@ -79,11 +79,12 @@ def outbox():
     if state not in ("failed", "pending", "sent"):
         state = "failed"
     statuses = ("pending", "sending") if state == "pending" else (state,)
-    stmt = (db.select(Notification).where(Notification.channel != "inapp", Notification.status.in_(statuses))
+    mine = notifications_clause(current_user, own=False)
+    stmt = (db.select(Notification).where(mine, Notification.channel != "inapp", Notification.status.in_(statuses))
             .order_by(Notification.id.desc()))
     items, page, pages, total = _page(stmt)
     counts = dict(db.session.execute(
-        db.select(Notification.status, db.func.count()).where(Notification.channel != "inapp")
+        db.select(Notification.status, db.func.count()).where(mine, Notification.channel != "inapp")
         .group_by(Notification.status)).all())
     errors = db.session.scalars(db.select(Notification.last_error).where(Notification.status == "failed")
                                 .distinct().limit(200))
@@ -96,6 +97,9 @@ def outbox():
 @role_required(Role.MANAGER)
 def retry(notification_id: int):
     """Send a failed delivery again."""
+    if db.session.scalar(db.select(Notification.id).where(
+            Notification.id == notification_id, notifications_clause(current_user, own=False))) is None:
+        abort(404)
     if FlaskForm().validate_on_submit():
         if retry_failed(notification_id):
             db.session.commit()
