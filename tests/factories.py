@@ -40,6 +40,9 @@ def user(role: Role, *, unit=None, department=None, name=None, username=None, es
     """An account. Staff work for every estate that exists now unless `estates=` (or `company_wide=True`)
     says otherwise; a resident made with `unit=` lives there (a Residency as `relation`, owner by default)."""
     n = next(_seq)
+    if unit is not None and unit.id is None:
+        db.session.add(unit)
+        db.session.flush()
     u = User(username=username or f"{role.value}{n}", display_name=name or f"{role.value}-{n}", role=role,
              phone=f"1380000{n:04d}", unit_id=unit.id if unit else None,
              department_id=department.id if department else None, company_wide=company_wide)
