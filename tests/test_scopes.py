@@ -233,3 +233,19 @@ def test_a_resident_with_one_unit_is_not_asked(app, people):
     assert post(client, "/cases/new", _new_case(category_id=str(people["ref"]["water"].id))).status_code == 302
     case = db.session.scalar(select(Case).order_by(Case.id.desc()))
     assert case.unit_id == people["ref"]["units"][0].id
+
+
+def test_a_bulk_retry_reaches_only_the_managers_estates(app, people, elsewhere):
+    from portal.models import Notification
+    case = factories.case(people["resident"])
+    note = Notification(user_id=people["resident"].id, case_id=case.id, channel="sms", kind="resident_plan",
+                        subject="测试", body="", address="13800000000", dedup_key="bulk-scope",
+                        status="failed", attempts=5)
+    db.session.add(note)
+    db.session.commit()
+    for who, retried in ((elsewhere["manager"], False), (elsewhere["manager_here"], True)):
+        client = app.test_client()
+        login_as(client, who)
+        assert post(client, "/admin/outbox/retry", {}).status_code == 302
+        db.session.expire_all()
+        assert (db.session.get(Notification, note.id).status != "failed") is retried

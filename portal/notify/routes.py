@@ -86,7 +86,7 @@ def outbox():
     counts = dict(db.session.execute(
         db.select(Notification.status, db.func.count()).where(mine, Notification.channel != "inapp")
         .group_by(Notification.status)).all())
-    errors = db.session.scalars(db.select(Notification.last_error).where(Notification.status == "failed")
+    errors = db.session.scalars(db.select(Notification.last_error).where(mine, Notification.status == "failed")
                                 .distinct().limit(200))
     reasons = sorted({reason_of(e) for e in errors if e})
     return render_template("notify/outbox.html", items=items, page=page, pages=pages, total=total, state=state,
@@ -116,7 +116,8 @@ def retry_bulk():
     if FlaskForm().validate_on_submit():
         channel = request.form.get("channel", "")
         channel = channel if channel in ("email", "sms") else ""
-        n = retry_failed_bulk(channel, (request.form.get("reason") or "").strip()[:40])
+        n = retry_failed_bulk(channel, (request.form.get("reason") or "").strip()[:40],
+                              scope=notifications_clause(current_user, own=False))
         db.session.commit()
         flash(_("%(n)d deliveries queued again.", n=n) if n else _("No failed delivery matched."),
               "success" if n else "error")
