@@ -1,4 +1,11 @@
-"""Who may use what: role decorators and case lookups that check ownership."""
+"""Who may use what: role decorators and 404 lookups; the rules of whose cases a user sees are `portal.scopes`.
+
+Staff see the cases of their estates (a company-level account sees every estate);
+department staff only those dispatched to their department as well. A resident sees
+the cases they filed, and as owner or family member of a unit the unit's cases received
+while they lived there; a tenant sees only their own. `can_view` (one case) and
+`visible_cases_clause` (SQL) say the same thing; docs/scopes.md explains it.
+"""
 from __future__ import annotations
 
 from functools import wraps
@@ -7,7 +14,13 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from portal.extensions import db
-from portal.models import Attachment, Case, Role, User
+from portal.models import Attachment, Case, Role
+from portal.scopes import (  # noqa: F401  (the rules, re-exported for the views)
+    estate_ids, in_estates, sees_estate, own_estate_choices, unit_estate, task_estate,
+    households, can_view, visible_cases_clause,
+    scope_key, is_filer, may_act, can_view_task, notifications_clause, ALL_ROLES,
+    STAFF, HOUSEHOLD_RELATIONS,
+)
 
 # Every view function carries one of these markers; tests/test_access.py
 # walks app.url_map and fails on a route without one.
@@ -34,21 +47,6 @@ def role_required(*roles: Role):
     return decorator
 
 
-ALL_ROLES = tuple(Role)
-STAFF = (Role.CLERK, Role.MANAGER)
-
-
-def can_view(user: User, case: Case) -> bool:
-    """Residents see their own cases, departments what is dispatched to them."""
-    if user.role in STAFF:
-        return True
-    if user.role == Role.RESIDENT:
-        return case.resident_id == user.id
-    if user.role == Role.DEPARTMENT:
-        return case.department_id is not None and case.department_id == user.department_id
-    return False
-
-
 def get_case_or_404(case_id: int, *options) -> Case:
     """The case, or 404 when it does not exist or is not the user's to see (options: loader options)."""
     case = db.session.get(Case, case_id, options=options)
@@ -58,6 +56,7 @@ def get_case_or_404(case_id: int, *options) -> Case:
 
 
 def get_attachment_or_404(attachment_id: int) -> Attachment:
+    """A photo, or 404 unless the user may see its case."""
     att = db.session.get(Attachment, attachment_id)
     if att is None:
         abort(404)
@@ -65,12 +64,9 @@ def get_attachment_or_404(attachment_id: int) -> Attachment:
     return att
 
 
-def visible_cases_clause(user: User):
-    """SQL condition for the cases a user may list."""
-    if user.role in STAFF:
-        return Case.id.is_not(None)
-    if user.role == Role.RESIDENT:
-        return Case.resident_id == user.id
-    if user.role == Role.DEPARTMENT:
-        return Case.department_id == (user.department_id or -1)
-    return Case.id.is_(None)
+def get_estate_row_or_404(model, row_id: int):
+    """A row with an `estate_id` (report run, improvement action, ...) the user's scope covers, or 404."""
+    row = db.session.get(model, row_id)
+    if row is None or not sees_estate(current_user, row.estate_id):
+        abort(404)
+    return row

@@ -77,16 +77,36 @@ def runner(app):
 
 @pytest.fixture
 def people(app):
-    """One account per role, plus a second resident and a second department."""
+    """One account per role, plus a second resident and a second department, all of the estate 测试花园."""
     ref = factories.reference()
     p = {
         "ref": ref,
         "resident": factories.user(Role.RESIDENT, unit=ref["units"][0], name="张三"),
         "other_resident": factories.user(Role.RESIDENT, unit=ref["units"][1], name="李四"),
-        "clerk": factories.user(Role.CLERK),
-        "manager": factories.user(Role.MANAGER),
+        "clerk": factories.user(Role.CLERK),  # staff work for the estate (every one that exists now)
+        "manager": factories.user(Role.MANAGER, company_wide=True),  # the company-level manager
         "eng": factories.user(Role.DEPARTMENT, department=ref["eng"]),
         "sec": factories.user(Role.DEPARTMENT, department=ref["sec"]),
+    }
+    db.session.commit()
+    return p
+
+
+@pytest.fixture
+def elsewhere(app, people):
+    """A second estate 清风苑 with its own clerk, manager, engineer and resident; plus an estate manager
+    of the first estate (people's manager is company-level) and a security guard of the same department
+    as people["sec"] who works only for the second estate."""
+    ref = factories.estate()
+    here = people["ref"]["estate"]
+    p = {
+        "ref": ref,
+        "resident": factories.user(Role.RESIDENT, unit=ref["units"][0], name="王五"),
+        "clerk": factories.user(Role.CLERK, estates=[ref["estate"]]),
+        "manager": factories.user(Role.MANAGER, estates=[ref["estate"]]),
+        "eng": factories.user(Role.DEPARTMENT, department=ref["eng"], estates=[ref["estate"]]),
+        "sec": factories.user(Role.DEPARTMENT, department=people["ref"]["sec"], estates=[ref["estate"]]),
+        "manager_here": factories.user(Role.MANAGER, estates=[here]),
     }
     db.session.commit()
     return p

@@ -1,15 +1,18 @@
 """Small builders for test data; they add and flush, tests decide when to commit."""
 from __future__ import annotations
 
+from datetime import date
 from itertools import count
 
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import perform
 from portal.extensions import db
 from portal.models import (
-    Building, Category, Channel, Department, Estate, Kind, LocationType, Phrase, Role, Unit, User,
+    Building, Category, Channel, Department, Estate, Kind, LocationType, Phrase, Relation, Residency, Role, Unit,
+    User,
 )
 
 _seq = count(1)
@@ -29,21 +32,52 @@ def reference() -> dict:
     db.session.add_all([estate, b, *units, eng, sec, water, parking,
                         Phrase(text="我们会及时把处理结果通知您。", position=1)])
     db.session.flush()
-    return {"units": units, "eng": eng, "sec": sec, "water": water, "parking": parking}
+    return {"estate": estate, "units": units, "eng": eng, "sec": sec, "water": water, "parking": parking}
 
 
-def user(role: Role, *, unit=None, department=None, name=None, username=None) -> User:
+def user(role: Role, *, unit=None, department=None, name=None, username=None, estates=None,
+         company_wide: bool = False, relation: Relation = Relation.OWNER, moved_in: date = date(2000, 1, 1)) -> User:
+    """An account. Staff work for every estate that exists now unless `estates=` (or `company_wide=True`)
+    says otherwise; a resident made with `unit=` lives there (a Residency as `relation`, owner by default)."""
     n = next(_seq)
+    if unit is not None and unit.id is None:
+        db.session.add(unit)
+        db.session.flush()
     u = User(username=username or f"{role.value}{n}", display_name=name or f"{role.value}-{n}", role=role,
              phone=f"1380000{n:04d}", unit_id=unit.id if unit else None,
-             department_id=department.id if department else None)
+             department_id=department.id if department else None, company_wide=company_wide)
     if "h" not in _HASH:
         # Production hashes with scrypt (slow by design); a cheap method keeps logins fast in tests.
         _HASH["h"] = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     u.password_hash = _HASH["h"]
+    if role != Role.RESIDENT and not company_wide:
+        u.estates = list(estates) if estates is not None else list(db.session.scalars(select(Estate)))
     db.session.add(u)
     db.session.flush()
+    if unit is not None:
+        residency(u, unit, relation, moved_in)
     return u
+
+
+def residency(resident: User, unit, relation: Relation = Relation.OWNER, moved_in: date = date(2000, 1, 1),
+              moved_out: date | None = None) -> Residency:
+    """A resident's tie to a unit."""
+    r = Residency(user_id=resident.id, unit_id=unit.id, relation=relation, moved_in=moved_in, moved_out=moved_out)
+    db.session.add(r)
+    db.session.flush()
+    return r
+
+
+def estate(name: str = "清风苑") -> dict:
+    """A second estate: one building, two units, its own engineering and security departments."""
+    e = Estate(name=name)
+    b = Building(estate=e, name="A座")
+    units = [Unit(building=b, number="0101"), Unit(building=b, number="0202")]
+    eng = Department(code=f"engineering-{next(_seq)}", name="工程部", estate=e)
+    sec = Department(code=f"security-{next(_seq)}", name="保安部", estate=e)
+    db.session.add_all([e, b, *units, eng, sec])
+    db.session.flush()
+    return {"estate": e, "units": units, "eng": eng, "sec": sec}
 
 
 def case(resident: User, actor: User | None = None, *, kind=Kind.COMPLAINT, category=None,

@@ -1,7 +1,9 @@
 """Who may open what: a matrix generated from every route in the app."""
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -25,7 +27,10 @@ from tests.conftest import csrf_token, login_as, post
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 # Who asks. "stranger" is a resident asking about another resident's case,
-# "eng" a department asking about a case dispatched to security.
+# "eng" a department asking about a case dispatched to security. The case is in the
+# estate 测试花园: clerk, eng, sec and manager_here work there (manager is the company's);
+# the *_other askers work only for the second estate 清风苑 (sec_other in the very
+# department the case is dispatched to).
 ASKERS = {
     "anonymous": None,
     "anonymous_htmx": None,
@@ -33,15 +38,26 @@ ASKERS = {
     "owner": Role.RESIDENT,
     "clerk": Role.CLERK,
     "manager": Role.MANAGER,
+    "manager_here": Role.MANAGER,
     "eng": Role.DEPARTMENT,
     "sec": Role.DEPARTMENT,
+    "clerk_other": Role.CLERK,
+    "manager_other": Role.MANAGER,
+    "sec_other": Role.DEPARTMENT,
 }
 PEOPLE_KEY = {"stranger": "resident", "owner": "other_resident", "clerk": "clerk", "manager": "manager",
               "eng": "eng", "sec": "sec"}
+ELSEWHERE_KEY = {"manager_here": "manager_here", "clerk_other": "clerk", "manager_other": "manager",
+                 "sec_other": "sec"}
+OTHER_ESTATE = ("clerk_other", "manager_other", "sec_other")
 # Nobody here may change the dataset case, whatever they send.
-OUTSIDERS = ("anonymous", "anonymous_htmx", "stranger", "eng")
+OUTSIDERS = ("anonymous", "anonymous_htmx", "stranger", "eng", *OTHER_ESTATE)
 # URL arguments that point at one case; a stranger must not learn it exists.
 CASE_ARGS = {"case_id", "attachment_id", "task_id"}
+# URL arguments that point at a row of one estate (the case's): staff of another estate get 404.
+ESTATE_ARGS = CASE_ARGS | {"alert_id", "run_id", "action_id", "notification_id"}
+# Company-level acts: a callback plan covers every estate, so estate managers may not publish one.
+COMPANY_ONLY = {"callbacks.publish"}
 
 
 def _routes():
@@ -60,7 +76,7 @@ ROUTES = _routes()
 
 
 @pytest.fixture
-def dataset(app, people):
+def dataset(app, people, elsewhere):
     """other_resident's complaint, dispatched to security, with a stored photo; and one phrase."""
     clerk = people["clerk"]
     case = factories.case(people["other_resident"], category=people["ref"]["parking"],
@@ -88,8 +104,9 @@ def dataset(app, people):
     task = CallbackTask(kind=CallbackKind.COMPLAINT, case_id=case.id, resident_id=case.resident_id,
                         unit_id=case.unit_id, due_at=utcnow() + timedelta(days=3), reason="complaint")
     plan = CallbackPlan(year=2026, month=12)
-    run = ReportRun(month="2026-11", status=RunStatus.DONE, step=5, steps=5)
-    improvement = ImprovementAction(month="2026-11", problem="回访不及时", action="增加回访人手")
+    estate_id = people["ref"]["estate"].id
+    run = ReportRun(month="2026-11", status=RunStatus.DONE, step=5, steps=5, estate_id=estate_id)
+    improvement = ImprovementAction(month="2026-11", problem="回访不及时", action="增加回访人手", estate_id=estate_id)
     db.session.add_all([task, plan, run, improvement])
     db.session.commit()
     with app.test_request_context():
@@ -149,6 +166,15 @@ def _request(client, method: str, url: str, htmx: bool, data: dict):
     return response
 
 
+def _body(response) -> bytes:
+    """The response's bytes; a workbook's unzipped sheets and shared strings."""
+    data = response.get_data()
+    if data.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            return b"".join(book.read(name) for name in book.namelist())
+    return data
+
+
 def test_every_route_has_an_explicit_access_rule(app):
     """A route added without @public or @role_required fails here."""
     missing = []
@@ -171,8 +197,9 @@ def test_matrix_covers_the_routes_that_matter():
 
 @pytest.mark.parametrize("asker", list(ASKERS))
 @pytest.mark.parametrize("rule,endpoint,method,arguments", ROUTES, ids=[f"{m} {r}" for r, _, m, _ in ROUTES])
-def test_access_matrix(app, client, people, dataset, rule, endpoint, method, arguments, asker):
-    """Anonymous → login; wrong role → 403; not your case → 404; allowed staff → 200/302."""
+def test_access_matrix(app, client, people, elsewhere, dataset, rule, endpoint, method, arguments, asker):
+    """Anonymous → login; wrong role → 403; not your case (or not your estate's) → 404; allowed → 200/302;
+    staff of another estate never see the case's number anywhere."""
     from flask import url_for
     with app.test_request_context():
         url = url_for(endpoint, **url_args(arguments, dataset))
@@ -180,7 +207,7 @@ def test_access_matrix(app, client, people, dataset, rule, endpoint, method, arg
     case = dataset["case"]
     before = _state(case)
     if ASKERS[asker] is not None:
-        login_as(client, people[PEOPLE_KEY[asker]])
+        login_as(client, people[PEOPLE_KEY[asker]] if asker in PEOPLE_KEY else elsewhere[ELSEWHERE_KEY[asker]])
 
     data = {**form_data(case, "comment", note="越权测试"), "note": "越权测试"}
     response = _request(client, method, url, htmx=asker == "anonymous_htmx", data=data)
@@ -204,6 +231,10 @@ def test_access_matrix(app, client, people, dataset, rule, endpoint, method, arg
         assert status == 403
     elif touches_case and asker in ("stranger", "eng"):
         assert status == 404
+    elif arguments & ESTATE_ARGS and asker in OTHER_ESTATE:
+        assert status == 404, "staff of another estate reached a row of this one"
+    elif endpoint in COMPANY_ONLY and asker in ("manager_here", "manager_other"):
+        assert status == 403
     elif endpoint == "notify.open_notification" and asker != "owner":
         assert status == 404  # someone else's notification
     elif method == "GET":
@@ -213,6 +244,8 @@ def test_access_matrix(app, client, people, dataset, rule, endpoint, method, arg
 
     if asker in OUTSIDERS:
         assert _state(case) == before, "someone with no business on the case changed it"
+    if asker in OTHER_ESTATE:
+        assert case.number.encode() not in _body(response), "another estate's case was shown"
 
 
 @pytest.mark.parametrize("who", ["resident", "eng"])

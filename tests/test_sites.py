@@ -18,6 +18,7 @@ def _second_site(people):
     db.session.add_all([other, building, unit])
     db.session.flush()
     neighbour = factories.user(factories.Role.RESIDENT, unit=unit, name="王五")
+    people["clerk"].estates.append(other)  # the clerk works for both sites (a manager of the company sees all)
     db.session.commit()
     return other, neighbour
 

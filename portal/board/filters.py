@@ -41,12 +41,12 @@ class FilterForm(FlaskForm):
     page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
 
 
-def filter_form(formdata) -> FilterForm:
-    """The board's filter form bound to query args, with its database choices, validated."""
+def filter_form(formdata, user) -> FilterForm:
+    """The board's filter form bound to query args, with its database choices (sites: the user's), validated."""
     form = FilterForm(formdata=formdata)
     form.category.choices = _blank((str(i), n) for i, n in category_choices())
     form.department.choices = _blank((str(i), n) for i, n in department_choices())
-    form.site.choices = _blank((str(i), n) for i, n in estate_choices())
+    form.site.choices = _blank((str(i), n) for i, n in estate_choices(user))
     form.validate()
     return form
 

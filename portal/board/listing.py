@@ -9,9 +9,11 @@ is cached in this process under everything its HTML depends on:
 - the data stamp (`portal.stamp`) moves with every commit that changes a
   listed table, so a change anywhere shows at the next request;
 - the minute covers what moves with the clock (time left, overdue colours);
-- the scope is what decides which rows a viewer sees and what they are offered:
-  the role for clerks and managers (they see every case), the department for
-  department staff, the user for residents (never shared between residents).
+- the scope (`portal.access.scope_key`) is what decides which rows a viewer sees
+  and what they are offered: role and estates for clerks and managers (all
+  estates for company-level staff), department and estates for department
+  staff, the user and their household stays for residents (never shared
+  between residents). Two clerks of different estates never share an entry.
 
 The filter form (its HTML, and the values it parses from the query) depends only
 on the query string and the category, department and site choices, and is keyed
@@ -32,7 +34,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from portal import pagination, stamp
-from portal.access import STAFF, visible_cases_clause
+from portal.access import scope_key, visible_cases_clause
 from portal.board.filters import filter_form, filter_values
 from portal.board.query import SORTS, filtered
 from portal.board.rows import ROW_COLUMNS, Labels, actionable_statuses, row_urls, row_view
@@ -44,15 +46,6 @@ from portal.pagination import Page
 from portal.timeutil import local_now, utcnow
 
 NOW_MARK = "\x00updated-at\x00"  # replaced by the serving time on every response
-
-
-def scope_key(user: User) -> tuple:
-    """Who sees the same rows with the same menus (see the module docstring)."""
-    if user.role in STAFF:
-        return ("role", user.role.value)
-    if user.role == Role.DEPARTMENT:
-        return ("department", user.department_id)
-    return ("user", user.id)
 
 
 def _count(stmt, key, limit: int) -> tuple[int, bool]:
@@ -93,12 +86,12 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
         # The filter form reads the query and the category, department and site choices, nothing
         # else: keyed by those (not by the stamp), its values and HTML survive case changes.
         return base and (piece, query_key, base[1:], tuple(category_choices()),
-                         tuple(department_choices()), tuple(estate_choices()))
+                         tuple(department_choices()), tuple(estate_choices(user)))
 
     def bound():
         nonlocal form, values
         if form is None:
-            form = filter_form(source)
+            form = filter_form(source, user)
             values = filter_values(form)
         return form, values
 

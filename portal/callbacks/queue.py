@@ -11,6 +11,7 @@ from wtforms import IntegerField, SearchField, SelectField
 from wtforms.validators import NumberRange, Optional
 
 from portal import labels as base_labels
+from portal.access import estate_ids, in_estates, task_estate
 from portal.callbacks import labels
 from portal.extensions import db
 from portal.forms import validated
@@ -44,8 +45,10 @@ class QueueFilter(FlaskForm):
     page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
 
 
-def building_choices():
-    return _blank((str(b.id), b.name) for b in db.session.scalars(select(Building).order_by(Building.id)))
+def building_choices(user: User):
+    """Buildings of the user's estates."""
+    return _blank((str(b.id), b.name) for b in db.session.scalars(
+        select(Building).where(in_estates(user, Building.estate_id)).order_by(Building.id)))
 
 
 def _end_of_today() -> datetime:
@@ -70,8 +73,10 @@ def tab_clause(tab: str, now: datetime):
 
 
 def base_query(values: dict, user: User):
-    """Tasks matching every filter but the tab."""
+    """Tasks of the user's estates matching every filter but the tab."""
     stmt = select(CallbackTask)
+    if estate_ids(user) is not None:
+        stmt = stmt.where(in_estates(user, task_estate()))
     if values.get("kind"):
         stmt = stmt.where(CallbackTask.kind == values["kind"])
     caller = values.get("caller")
@@ -113,7 +118,7 @@ def page_of(stmt, tab: str, page: int, size: int) -> Page:
 def queue_context(args, user: User, size: int = 20) -> dict:
     """Everything the queue templates need, from the query string."""
     form = QueueFilter(formdata=args)
-    form.building.choices = building_choices()
+    form.building.choices = building_choices(user)
     if not args.get("caller") and "caller" not in args and user.role == Role.CLERK:
         form.caller.data = "clerk"  # a clerk's default view is the pool
     form.validate()

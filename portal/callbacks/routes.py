@@ -8,7 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.access import STAFF, get_case_or_404, public, role_required
+from portal.access import (
+    STAFF, can_view_task, estate_ids, get_case_or_404, in_estates, is_filer, public, role_required,
+)
 from portal.callbacks import bp, labels, plans, works
 from portal.callbacks.forms import (
     EmptyForm, GeneratePlanForm, PlanItemForm, PromiseAnswerForm, RecordForm, SurveyForm, WorksForm,
@@ -41,7 +43,7 @@ def _outcome_message(code: str) -> str:
 
 def _task_or_404(task_id: int) -> CallbackTask:
     task = db.session.get(CallbackTask, task_id)
-    if task is None or task.status == TaskStatus.PLANNED:
+    if task is None or task.status == TaskStatus.PLANNED or not can_view_task(current_user, task):
         abort(404)
     return task
 
@@ -164,7 +166,7 @@ def survey(case_id: int):
     """The resident answers the pending callback of their own case online."""
     case = get_case_or_404(case_id)
     task = survey_task(case)
-    if task is None:
+    if task is None or not is_filer(current_user, case):
         abort(404)
     form = SurveyForm()
     if _survey(task, current_user, form):
@@ -204,6 +206,8 @@ def plans_page():
     if request.method == "GET":
         now = local_now()
         form.month.data = f"{now.year + (now.month == 12)}-{now.month % 12 + 1:02d}"
+    if request.method == "POST" and estate_ids(current_user) is not None:
+        abort(403)  # a plan covers every estate: the company's managers generate it
     if request.method == "POST" and form.validate():
         year, month = map(int, form.month.data.split("-"))
         plan = plans.generate(year, month)
@@ -215,7 +219,8 @@ def plans_page():
 
 def _item_form(plan, formdata=None):
     form = PlanItemForm(formdata=formdata)
-    units = db.session.scalars(select(Unit).join(Building).order_by(Building.id, Unit.number))
+    units = db.session.scalars(select(Unit).join(Building).where(in_estates(current_user, Building.estate_id))
+                               .order_by(Building.id, Unit.number))
     from portal.labels import opts
     form.unit_id.choices = opts([(0, _("— choose —"))] + [(u.id, u.label) for u in units])
     form.kind.choices = opts((k.value, labels.KIND[k]) for k in plans.PLAN_KINDS)
@@ -228,7 +233,7 @@ def plan(plan_id: int):
     """Review a plan week by week; add a household (POST)."""
     plan = db.session.get(CallbackPlan, plan_id) or abort(404)
     form = _item_form(plan, request.form if request.method == "POST" else None)
-    if request.method == "POST" and form.validate():
+    if request.method == "POST" and form.validate():  # the unit is one of the choices: the user's estates
         try:
             plans.add_item(plan, form.unit_id.data, form.kind.data, form.day.data)
             db.session.commit()
@@ -241,7 +246,7 @@ def plan(plan_id: int):
 
 
 def _plan_page(plan, form):
-    tasks = [t for t in plan.tasks if t.status != TaskStatus.CANCELLED]
+    tasks = [t for t in plan.tasks if t.status != TaskStatus.CANCELLED and can_view_task(current_user, t)]
     slots = plans.weeks(plan.year, plan.month)
     by_week = [(start, end - timedelta(days=1), [t for t in tasks if t.not_before and start <= t.not_before.astimezone(local_zone()).date() < end])
                for start, end in slots]
@@ -253,7 +258,9 @@ def _plan_page(plan, form):
 @role_required(Role.MANAGER)
 def remove_item(task_id: int):
     """Take a household out of a draft plan."""
-    task = db.session.get(CallbackTask, task_id) or abort(404)
+    task = db.session.get(CallbackTask, task_id)
+    if task is None or not can_view_task(current_user, task):
+        abort(404)
     if EmptyForm().validate():
         try:
             plans.remove_item(task)
@@ -272,6 +279,8 @@ def remove_item(task_id: int):
 def publish(plan_id: int):
     """Publish a plan: its households enter the callback queue."""
     plan = db.session.get(CallbackPlan, plan_id) or abort(404)
+    if estate_ids(current_user) is not None:
+        abort(403)  # publishing puts every estate's households in the queue: the company's managers do it
     if EmptyForm().validate():
         try:
             n = plans.publish(plan, current_user)
@@ -288,12 +297,14 @@ def publish(plan_id: int):
 def works_page():
     """Register finished maintenance works; affected households are sampled for a callback."""
     form = WorksForm(formdata=request.form if request.method == "POST" else None)
-    form.buildings.choices = [(b.id, b.name) for b in db.session.scalars(select(Building).order_by(Building.id))]
+    form.buildings.choices = [(b.id, b.name) for b in db.session.scalars(
+        select(Building).where(in_estates(current_user, Building.estate_id)).order_by(Building.id))]
     if request.method == "POST" and form.validate():
         work = works.record_works(form.title.data, form.completed_on.data, form.buildings.data, current_user)
         n = works.sample(work)
         db.session.commit()
         flash(_("Works recorded: %(n)d households drawn for a callback.", n=n), "success")
         return redirect(url_for("callbacks.works_page"))
-    rows = db.session.scalars(select(MaintenanceWork).order_by(MaintenanceWork.completed_on.desc()).limit(50))
+    rows = db.session.scalars(select(MaintenanceWork).where(MaintenanceWork.buildings.any(
+        in_estates(current_user, Building.estate_id))).order_by(MaintenanceWork.completed_on.desc()).limit(50))
     return render_template("callbacks/works.html", form=form, works=list(rows), L=labels)

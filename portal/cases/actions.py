@@ -239,15 +239,6 @@ def _take_over(case: Case, user: User, data: dict, at: datetime) -> str:
     return " ".join(p for p in (user.display_name, (data.get("note") or "").strip()) if p)
 
 
-def reopen(case: Case) -> None:
-    """Back to the department; its supervisor visits in person (SPEC §4)."""
-    case.reopen_count += 1
-    case.supervisor_visit = True
-    case.completion_note = ""  # kept in the timeline; the case is not complete any more
-    case.resolved_at = None
-    case.confirmed_at = None
-
-
 # Note-only events on the case timeline (no state change), taken from the callback queue.
 @action("callback_attempt", _l("Callback attempt: not reached"), CALLBACK_ROLES, set(Status), public=False,
         offered=False)

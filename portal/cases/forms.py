@@ -112,6 +112,8 @@ ACTION_FORMS = {
 
 class NewCaseForm(FlaskForm):
     """A resident files a case from a phone."""
+    # The resident's current units; offered only when there are several (one is chosen silently).
+    unit_id = SelectField(_l("Unit"), coerce=int, validate_choice=False, validators=[Optional()])
     kind = SelectField(_l("Kind"), choices=labels.choices(labels.KIND),
                        validators=[DataRequired(_l("Choose what kind of case this is."))])
     category_id = SelectField(_l("Category"), coerce=int, validators=[InputRequired(_l("Choose a category."))])
@@ -123,6 +125,17 @@ class NewCaseForm(FlaskForm):
     request = TextAreaField(_l("What you would like us to do"), validators=[Optional(), Length(max=2000)])
     contact_phone = StringField(_l("Contact phone for the reply"), validators=[Optional(), Length(max=30)])
     photos = MultipleFileField(_l("Photos (up to 5)"))
+
+    def validate_unit_id(self, field):
+        from wtforms.validators import ValidationError
+        if len(field.choices) > 1 and field.data not in [value for value, _label in field.choices]:
+            raise ValidationError(_l("Choose the unit."))
+
+    def chosen_unit(self) -> int | None:
+        """The unit the case is about: the only one, or the one chosen."""
+        if len(self.unit_id.choices) == 1:
+            return self.unit_id.choices[0][0]
+        return self.unit_id.data or None
 
     def validate_location(self, field):
         from wtforms.validators import ValidationError

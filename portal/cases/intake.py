@@ -40,11 +40,13 @@ def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Ch
                   misconduct: bool = False, witnesses: str = "", evidence: str = "",
                   contact_name: str = "", contact_phone: str = "",
                   received_at: datetime | None = None, estate_id: int | None = None,
-                  at: datetime | None = None) -> Case:
-    """Create a case at `at` (default now) and enter it into the lifecycle (`register`). The caller commits."""
+                  unit_id: int | None = None, at: datetime | None = None) -> Case:
+    """Create a case at `at` (default now) in `unit_id` (else the resident's home unit) and enter it into
+    the lifecycle (`register`). The caller commits."""
     at = at or utcnow()
     received = min(received_at or at, at)
-    unit_id = resident.unit_id if resident is not None else None
+    if unit_id is None:
+        unit_id = resident.unit_id if resident is not None else None
     case = Case(
         number=next_number(kind, received.astimezone(local_zone()).date()),
         kind=Kind(kind), channel=Channel(channel),
@@ -71,8 +73,9 @@ def site_of(unit_id: int | None) -> int | None:
     return estates[0] if len(estates) == 1 else None
 
 
-def find_residents(query: str, limit: int = 10) -> list[User]:
-    """Residents matching a name, phone or unit such as `3栋-1201` or `1201`."""
+def find_residents(query: str, viewer: User, limit: int = 10) -> list[User]:
+    """Residents of the viewer's estates matching a name, phone or unit such as `3栋-1201` or `1201`."""
+    from portal.scopes import in_estates
     from portal.models import Building, Unit
     q = query.strip()
     if not q:
@@ -80,7 +83,7 @@ def find_residents(query: str, limit: int = 10) -> list[User]:
     like = f"%{q}%"
     stmt = (
         select(User).outerjoin(Unit, User.unit_id == Unit.id).outerjoin(Building)
-        .where(User.role == Role.RESIDENT, User.active.is_(True))
+        .where(User.role == Role.RESIDENT, User.active.is_(True), in_estates(viewer, Building.estate_id))
         .where(
             User.display_name.ilike(like) | User.phone.ilike(like) | User.username.ilike(like)
             | Unit.number.ilike(like) | (Building.name + "-" + Unit.number).ilike(like)

@@ -3,7 +3,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.access import ALL_ROLES, get_attachment_or_404, get_case_or_404, role_required
+from portal.access import ALL_ROLES, get_attachment_or_404, get_case_or_404, may_act, role_required
 from portal.board.listing import case_list
 from portal.cases import bp
 from portal.cases.forms import ACTION_FORMS
@@ -29,7 +29,7 @@ def my_cases():
 @role_required(Role.RESIDENT)
 def new_case():
     """A resident files a case; bad input comes back with everything kept."""
-    form = new_case_form()
+    form = new_case_form(current_user)
     if form.validate_on_submit():
         photo_errors = validate_photos(form.photos.data)
         if not photo_errors:
@@ -38,6 +38,7 @@ def new_case():
                 description=form.description.data, location_type=form.location_type.data,
                 location=form.location.data or "", request=form.request.data or "",
                 category_id=form.category_id.data or None, contact_phone=form.contact_phone.data or "",
+                unit_id=form.chosen_unit(),
             )
             try:
                 save_photos(case, current_user, form.photos.data)
@@ -68,7 +69,7 @@ DETAIL_LOADING = (
 
 
 def _case_context(case, submitted=None):
-    actions = allowed_actions(current_user, case)
+    actions = [a for a in allowed_actions(current_user, case) if may_act(current_user, case, a.name)]
     if submitted is not None and submitted.meta_name not in {a.name for a in actions}:
         # The action lost a race: still show its message and everything typed.
         actions.append(ACTIONS[submitted.meta_name])
@@ -97,6 +98,8 @@ def act(case_id: int, name: str):
     case = get_case_or_404(case_id)
     if name not in ACTION_FORMS:
         abort(404)
+    if not may_act(current_user, case, name):
+        abort(403)
     form = action_form(name, case, submitted=True)
     form.meta_name = name
     outcome = submit_action(case, current_user, name, form)

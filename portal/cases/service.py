@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.access import own_estate_choices
 from portal.cases.forms import ACTION_FORMS, ClassifyForm, DispatchForm, NewCaseForm
 from portal.cases.lifecycle import ACTIONS, TransitionError, perform
 from portal import stamp
@@ -16,7 +17,7 @@ from portal.cases.uploads import UploadError, save_photos, validate_photos
 from portal.extensions import db
 from portal.labels import opts
 from portal.models import Case, Category, Department, User
-from portal.timeutil import local_zone
+from portal.timeutil import local_now, local_zone
 
 
 def category_choices() -> list[tuple[int, str]]:
@@ -30,10 +31,11 @@ def department_choices() -> list[tuple[int, str]]:
     return _choices("department_choices", select(Department.id, Department.name).order_by(Department.id))
 
 
-def estate_choices() -> list[tuple[int, str]]:
-    """Sites (estates)."""
+def estate_choices(user: User | None = None) -> list[tuple[int, str]]:
+    """Sites (estates); given a user, only those they work for (portal.access)."""
     from portal.models import Estate
-    return _choices("estate_choices", select(Estate.id, Estate.name).order_by(Estate.name))
+    found = _choices("estate_choices", select(Estate.id, Estate.name).order_by(Estate.name))
+    return found if user is None else own_estate_choices(user, found)
 
 
 def _choices(name: str, query) -> list[tuple[int, str]]:
@@ -67,9 +69,22 @@ def action_form(name: str, case: Case, submitted: bool = False):
     return form
 
 
-def new_case_form() -> NewCaseForm:
+def current_units(user: User) -> list[tuple[int, str]]:
+    """(unit id, label) of the units a resident lives in today, home unit first (else the home unit alone)."""
+    from portal.models import Residency, Unit
+    today = local_now().date()
+    units = db.session.scalars(select(Unit).join(Residency, Residency.unit_id == Unit.id).where(
+        Residency.user_id == user.id, Residency.moved_in <= today,
+        (Residency.moved_out.is_(None)) | (Residency.moved_out > today)).distinct()).all()
+    units = sorted(units, key=lambda u: (u.id != user.unit_id, u.id)) or ([user.unit] if user.unit else [])
+    return [(u.id, u.label) for u in units]
+
+
+def new_case_form(user: User) -> NewCaseForm:
+    """The resident's form, with the categories and their current units."""
     form = NewCaseForm()
     form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+    form.unit_id.choices = current_units(user)
     return form
 
 

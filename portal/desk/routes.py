@@ -5,7 +5,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.access import STAFF, role_required
+from portal.access import STAFF, estate_ids, role_required, sees_estate
 from portal.cases.intake import find_residents, register_case
 from portal.cases.service import category_choices, estate_choices
 from portal.cases.uploads import UploadError, save_photos, validate_photos
@@ -19,18 +19,24 @@ from portal.timeutil import local_zone
 
 
 def _resident(form: RegisterForm) -> User | None:
+    """The chosen resident, who must live in one of the clerk's estates."""
     user = get_by_id(User, form.resident_id.data) if form.resident_id.data else None
-    if form.resident_id.data and (user is None or user.role != Role.RESIDENT):
+    outside = user is not None and not sees_estate(current_user, user.unit.building.estate_id if user.unit else None)
+    if form.resident_id.data and (user is None or user.role != Role.RESIDENT or outside):
         form.resident_id.errors = list(form.resident_id.errors) + [_("Choose a resident from the search.")]
         return None
     return user
 
 
 def _site(form: RegisterForm, resident: User | None) -> int | None:
-    """A case in the resident's unit belongs to that unit's site; otherwise the clerk's choice."""
+    """A case in the resident's unit belongs to that unit's site; otherwise the clerk's choice (or their only site)."""
     if resident is not None and resident.unit_id and form.location_type.data == "unit":
         return None  # register_case takes it from the unit
-    return form.estate_id.data or None
+    mine = estate_choices(current_user)
+    site = form.estate_id.data or (mine[0][0] if len(mine) == 1 and estate_ids(current_user) is not None else None)
+    if site is None and estate_ids(current_user) is not None:
+        form.estate_id.errors = list(form.estate_id.errors) + [_("Choose the site.")]
+    return site
 
 
 @bp.route("/desk/new", methods=["GET", "POST"])
@@ -39,11 +45,12 @@ def register():
     """Register a case for a resident; the receipt with its number follows at once."""
     form = RegisterForm()
     form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
-    form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices())
+    form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
     valid = form.validate_on_submit()
     resident = _resident(form) if request.method == "POST" else None
     photo_errors = validate_photos(form.photos.data) if valid else []
-    if valid and not form.resident_id.errors and not photo_errors:
+    site = _site(form, resident) if valid else None
+    if valid and not form.resident_id.errors and not form.estate_id.errors and not photo_errors:
         received = form.received_at.data
         case = register_case(
             actor=current_user, resident=resident, kind=form.kind.data, channel=form.channel.data,
@@ -54,7 +61,7 @@ def register():
             evidence=form.evidence.data or "", contact_name=form.contact_name.data or "",
             contact_phone=form.contact_phone.data or "",
             received_at=received.replace(tzinfo=local_zone()).astimezone(timezone.utc) if received else None,
-            estate_id=_site(form, resident),
+            estate_id=site,
         )
         try:
             save_photos(case, current_user, form.photos.data)
@@ -72,5 +79,5 @@ def register():
 def residents():
     """Active search for a resident by name, unit or phone (a fragment)."""
     q = request.args.get("q") or request.args.get("resident_q", "")
-    return render_template("desk/_residents.html", residents=find_residents(q), q=q,
+    return render_template("desk/_residents.html", residents=find_residents(q, current_user), q=q,
                            chosen=request.args.get("resident_id", type=int))

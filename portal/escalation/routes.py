@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal.access import role_required
+from portal.access import can_view, role_required, visible_cases_clause
 from portal.cases.lifecycle import can
 from portal.cases.service import action_form, action_label, submit_action
 from portal.escalation import bp
@@ -24,9 +24,9 @@ from portal.timeutil import as_utc, utcnow
 CASE_ACTIONS = ("take_over", "reassign", "instruct")
 
 
-def alert_query(values: dict):
-    """Escalations (level ≥ 1) narrowed by the validated filter values."""
-    stmt = select(Alert).join(Case, Alert.case_id == Case.id).where(Alert.level >= 1)
+def alert_query(values: dict, user):
+    """Escalations (level ≥ 1) on cases the user may see, narrowed by the validated filter values."""
+    stmt = select(Alert).join(Case, Alert.case_id == Case.id).where(Alert.level >= 1, visible_cases_clause(user))
     show = values.get("show") or "open"
     if show in ("open", "unacknowledged"):
         stmt = stmt.where(Alert.acknowledged_at.is_(None))
@@ -96,7 +96,7 @@ def board_context(failed_alert: int | None = None, failed=None) -> dict:
     form = EscalationFilterForm(formdata=request.args)
     form.validate()
     values = validated(form)
-    page = alert_page(alert_query(values), values.get("page", 1), current_app.config["BOARD_PAGE_SIZE"])
+    page = alert_page(alert_query(values, current_user), values.get("page", 1), current_app.config["BOARD_PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return {"filters": form, "page": page, "list_args": args, "filters_open": bool(args),
             "instructions": latest_instructions(a.case_id for a in page.items),
@@ -112,7 +112,7 @@ def escalations():
 
 def _get_alert_or_404(alert_id: int) -> Alert:
     alert = db.session.get(Alert, alert_id)
-    if alert is None or alert.level < 1:
+    if alert is None or alert.level < 1 or not can_view(current_user, alert.case):
         abort(404)
     return alert
 

@@ -158,9 +158,12 @@ def reason_of(error: str) -> str:
     return (error or "").split(":", 1)[0].strip()[:40]
 
 
-def retry_failed_bulk(channel: str = "", reason: str = "") -> int:
-    """A manager's retry of every failed delivery, or those of one channel and/or reason (caller commits)."""
+def retry_failed_bulk(channel: str = "", reason: str = "", scope=None) -> int:
+    """A manager's retry of every failed delivery, or those of one channel and/or reason, within `scope`
+    (a SQL condition: the manager's estates, portal.access.notifications_clause); the caller commits."""
     stmt = db.select(Notification.id).where(Notification.status == "failed")
+    if scope is not None:
+        stmt = stmt.where(scope)
     if channel:
         stmt = stmt.where(Notification.channel == channel)
     if reason:

@@ -62,7 +62,9 @@ def notify(users, kind: str, subject: str, body: str, dedup_key: str, case_id: i
 
 
 def unread_count(user: User) -> int:
+    """Unread in-app notifications addressed to the user, about cases they may see."""
+    from portal.scopes import notifications_clause
     return db.session.scalar(
         db.select(db.func.count()).select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.channel == "inapp", Notification.read_at.is_(None))
+        .where(notifications_clause(user), Notification.channel == "inapp", Notification.read_at.is_(None))
     ) or 0

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import update
 
-from portal.access import ALL_ROLES, role_required
+from portal.access import ALL_ROLES, can_view, notifications_clause, role_required
 from portal.extensions import db
 from portal.htmx import render
 from portal.models import Notification, Role
@@ -36,7 +36,7 @@ def bell():
 @role_required(*ALL_ROLES)
 def inbox():
     """The user's in-app notifications, newest first."""
-    stmt = (db.select(Notification).where(Notification.user_id == current_user.id, Notification.channel == "inapp")
+    stmt = (db.select(Notification).where(notifications_clause(current_user), Notification.channel == "inapp")
             .order_by(Notification.id.desc()))
     return render("notify/inbox.html", "notify/_list.html", "notification-list", page=_page(stmt),
                   form=FlaskForm(), unread=unread_count(current_user))
@@ -47,7 +47,7 @@ def inbox():
 def open_notification(notification_id: int):
     """Mark one read and go to its case."""
     n = db.session.get(Notification, notification_id)
-    if n is None or n.user_id != current_user.id:
+    if n is None or n.user_id != current_user.id or (n.case_id and not can_view(current_user, n.case)):
         abort(404)
     if FlaskForm().validate_on_submit():
         n.read_at = n.read_at or utcnow()
@@ -77,12 +77,13 @@ def outbox():
     if state not in ("failed", "pending", "sent"):
         state = "failed"
     statuses = ("pending", "sending") if state == "pending" else (state,)
-    stmt = (db.select(Notification).where(Notification.channel != "inapp", Notification.status.in_(statuses))
+    mine = notifications_clause(current_user, own=False)
+    stmt = (db.select(Notification).where(mine, Notification.channel != "inapp", Notification.status.in_(statuses))
             .order_by(Notification.id.desc()))
     counts = dict(db.session.execute(
-        db.select(Notification.status, db.func.count()).where(Notification.channel != "inapp")
+        db.select(Notification.status, db.func.count()).where(mine, Notification.channel != "inapp")
         .group_by(Notification.status)).all())
-    errors = db.session.scalars(db.select(Notification.last_error).where(Notification.status == "failed")
+    errors = db.session.scalars(db.select(Notification.last_error).where(mine, Notification.status == "failed")
                                 .distinct().limit(200))
     reasons = sorted({reason_of(e) for e in errors if e})
     return render_template("notify/outbox.html", page=_page(stmt), state=state,
@@ -93,6 +94,9 @@ def outbox():
 @role_required(Role.MANAGER)
 def retry(notification_id: int):
     """Send a failed delivery again."""
+    if db.session.scalar(db.select(Notification.id).where(
+            Notification.id == notification_id, notifications_clause(current_user, own=False))) is None:
+        abort(404)
     if FlaskForm().validate_on_submit():
         if retry_failed(notification_id):
             db.session.commit()
@@ -109,7 +113,8 @@ def retry_bulk():
     if FlaskForm().validate_on_submit():
         channel = request.form.get("channel", "")
         channel = channel if channel in ("email", "sms") else ""
-        n = retry_failed_bulk(channel, (request.form.get("reason") or "").strip()[:40])
+        n = retry_failed_bulk(channel, (request.form.get("reason") or "").strip()[:40],
+                              scope=notifications_clause(current_user, own=False))
         db.session.commit()
         flash(_("%(n)d deliveries queued again.", n=n) if n else _("No failed delivery matched."),
               "success" if n else "error")

@@ -7,6 +7,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal import labels
+from portal.access import estate_ids, own_estate_choices
 from portal.extensions import db
 from portal.forms import DateField
 from portal.models import ActionStatus, Estate
@@ -18,9 +19,11 @@ ACTION_STATUS = {
 }
 
 
-def site_choices() -> list:
-    return labels.opts([("", _l("All sites"))]) + labels.opts(
-        (str(i), n) for i, n in db.session.execute(db.select(Estate.id, Estate.name).order_by(Estate.name)))
+def site_choices(user) -> list:
+    """The user's sites; "All sites" only for the company's managers (an estate manager reports on one)."""
+    rows = own_estate_choices(user, db.session.execute(db.select(Estate.id, Estate.name).order_by(Estate.name)))
+    every = labels.opts([("", _l("All sites"))]) if estate_ids(user) is None else []
+    return every + labels.opts((str(i), n) for i, n in rows)
 
 
 class ScopeForm(FlaskForm):

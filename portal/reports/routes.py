@@ -6,7 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import settings
-from portal.access import STAFF, ALL_ROLES, public, role_required, visible_cases_clause
+from portal.access import (
+    ALL_ROLES, STAFF, estate_ids, get_estate_row_or_404, public, role_required, visible_cases_clause,
+)
 from portal.board.filters import filter_form, filter_values
 from portal.board.query import filtered
 from portal.extensions import db
@@ -26,10 +28,13 @@ BOARD_ARGS = {"first_reply": {}, "resolution": {}, "callback_complaint": {"kind"
 def _scope(default_month: str | None = None) -> tuple[Scope, ScopeForm]:
     """The month and site from the query string (bad values fall back to this month, all sites)."""
     form = ScopeForm(request.args)
-    form.site.choices = site_choices()
+    form.site.choices = site_choices(current_user)
     form.validate()
     month = parse_month(form.month.data if not form.month.errors else None, default_month)
     site = int(form.site.data) if not form.site.errors and str(form.site.data or "").strip().isdigit() else None
+    if site is None and estate_ids(current_user) is not None:  # an estate manager: their (first) site
+        site = int(form.site.choices[0].value) if form.site.choices else abort(403)
+        form.site.data = str(site)
     form.month.data = month
     return Scope(month, site), form
 
@@ -105,7 +110,7 @@ def generate():
 @role_required(*MANAGER)
 def progress(run_id: int):
     """Polled while a generation runs; a finished run refreshes the page."""
-    run = db.session.get(ReportRun, run_id) or abort(404)
+    run = get_estate_row_or_404(ReportRun, run_id)
     response = render("reports/progress.html", "reports/_progress.html", "report-progress", run=run)
     if targets("report-progress") and run.status in (RunStatus.DONE, RunStatus.FAILED):
         response.headers["HX-Refresh"] = "true"
@@ -131,7 +136,7 @@ def add_action():
 @role_required(*MANAGER)
 def update_action(action_id: int):
     """Follow an improvement action up: status and what happened."""
-    row = db.session.get(ImprovementAction, action_id) or abort(404)
+    row = get_estate_row_or_404(ImprovementAction, action_id)
     form = FollowUpForm(prefix=f"a{row.id}")
     back = parse_month(request.form.get("month") or row.month)
     if not form.validate_on_submit():
@@ -160,7 +165,7 @@ def monthly_xlsx():
 @role_required(*STAFF, Role.DEPARTMENT)
 def board_csv():
     """The board's current view (same filters, same visibility) as CSV."""
-    form = filter_form(request.args)
+    form = filter_form(request.args, current_user)
     stmt = filtered(visible_cases_clause(current_user), filter_values(form))
     return Response(stream_with_context(export.csv_lines(stmt)), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename=cases-{export.stamp()}.csv"})
@@ -176,7 +181,11 @@ def _disclosure(scope: Scope):
 def disclosure_page():
     """Complaint handling disclosed to residents: anonymous aggregates of the month."""
     month = parse_month(request.args.get("month"), shift(current_month(), -1))
-    site = disclosure.resident_site(current_user) if current_user.role == Role.RESIDENT else None
+    if current_user.role == Role.RESIDENT:
+        site = disclosure.resident_site(current_user)
+    else:  # staff: their (first) site unless they work for the whole company
+        mine = site_choices(current_user)
+        site = None if estate_ids(current_user) is None or not mine else int(mine[0].value)
     return _disclosure(Scope(month, site))
 
 

@@ -86,7 +86,7 @@ def _seed(app) -> tuple[dict, dict]:
         "resident": factories.user(Role.RESIDENT, unit=ref["units"][0], name="张三"),
         "other_resident": factories.user(Role.RESIDENT, unit=ref["units"][1], name="李四"),
         "clerk": factories.user(Role.CLERK),
-        "manager": factories.user(Role.MANAGER),
+        "manager": factories.user(Role.MANAGER, company_wide=True),
         "eng": factories.user(Role.DEPARTMENT, department=ref["eng"]),
         "sec": factories.user(Role.DEPARTMENT, department=ref["sec"]),
     }
