@@ -7,6 +7,7 @@ from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 
+from portal import org
 from portal.extensions import db
 from portal.models import Case, CaseEvent, Department, Role, Status, User
 from portal.timeutil import utcnow
@@ -66,9 +67,9 @@ def _require(data: dict, key: str, message) -> str:
     return value
 
 
-def _department(data: dict) -> Department:
+def _department(case: Case, data: dict) -> Department:
     dep = db.session.get(Department, data.get("department_id") or 0)
-    if dep is None:
+    if not org.serves(dep, case.estate_id):  # only a department serving the case's estate
         raise TransitionError(_l("Choose a department."), field="department_id")
     return dep
 
@@ -83,7 +84,7 @@ def _acknowledge(case: Case, user: User, data: dict) -> str:
 @action("classify", _l("Classify"), STAFF, ANY_OPEN | {S.RESOLVED})
 def _classify(case: Case, user: User, data: dict) -> str:
     from portal.labels import SEVERITY, label
-    if not data.get("category_id"):
+    if not data.get("category_id") or not org.offers(int(data["category_id"]), case.estate_id):
         raise TransitionError(_l("Choose a category."), field="category_id")
     if not data.get("severity"):
         raise TransitionError(_l("Choose a severity."), field="severity")
@@ -107,7 +108,7 @@ def _classify(case: Case, user: User, data: dict) -> str:
 def _dispatch(case: Case, user: User, data: dict) -> str:
     if case.category_id is None or case.severity is None:
         raise TransitionError(_l("Classify the case (category and severity) before dispatching."))
-    dep = _department(data)
+    dep = _department(case, data)
     case.department_id = dep.id
     return " ".join(p for p in (dep.name, (data.get("note") or "").strip()) if p)
 
@@ -125,7 +126,7 @@ def _overturn(case: Case, user: User, data: dict) -> str:
 
 @action("reassign", _l("Reassign"), {Role.MANAGER}, {S.DISPATCHED, S.IN_PROGRESS, S.THIRD_PARTY}, S.DISPATCHED, public=False)
 def _reassign(case: Case, user: User, data: dict) -> str:
-    dep = _department(data)
+    dep = _department(case, data)
     if dep.id == case.department_id:
         raise TransitionError(_l("The case is already with this department."), field="department_id")
     case.department_id = dep.id

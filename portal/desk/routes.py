@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.access import STAFF, role_required
 from portal.cases.intake import find_residents, register_case
-from portal.cases.service import category_choices, estate_choices
+from portal.cases.service import desk_categories, estate_choices
 from portal.cases.uploads import save_photos, validate_photos
 from portal.desk import bp
 from portal.desk.forms import RegisterForm
@@ -38,7 +38,7 @@ def _site(form: RegisterForm, resident: User | None) -> int | None:
 def register():
     """Register a case for a resident; the receipt with its number follows at once."""
     form = RegisterForm()
-    form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+    form.category_id.choices = opts([(0, _("— choose —"))] + desk_categories(current_user))
     form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices())
     valid = form.validate_on_submit()
     resident = _resident(form) if request.method == "POST" else None
