@@ -107,7 +107,9 @@ class Staff:
         if f.rule in ("first_reply", "invalid_notice", "callback", "callback_reply", "dispatch") \
                 or not f.department_id:
             clerk = self.by_id.get(f.registered_by_id)
-            return [clerk] if clerk is not None and clerk.role == Role.CLERK else (self._of_estate(self.clerks, f.estate_id) or self.clerks)
+            if clerk is not None and clerk.role == Role.CLERK:
+                return [clerk]
+            return self._of_estate(self.clerks, f.estate_id) or self.clerks
         return self.departments.get(f.department_id, [])
 
 
