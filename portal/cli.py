@@ -8,14 +8,13 @@ from portal.extensions import db
 def init_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command():
-        """Create the demo estate, accounts and ~200 cases (safe to run again)."""
-        from portal.demo import ACCOUNTS, PASSWORD, seed_demo
+        """Create the demo company (two estates), accounts and ~260 cases (safe to run again)."""
+        from portal.demo import seed_demo
+        from portal.demo_company import account_lines
         created = seed_demo()
         click.echo(f"Demo data ready ({created} new cases).")
-        click.echo("Demo accounts (password for all: %s):" % PASSWORD)
-        for username, name, role, dep, unit, _ in ACCOUNTS:
-            where = f" {unit[0]}-{unit[1]}" if unit else (f" {dep}" if dep else "")
-            click.echo(f"  {username:<10} {role.value:<10} {name}{where}")
+        for line in account_lines():
+            click.echo(line)
 
     @app.cli.command("create-user")
     @click.argument("username")
