@@ -11,7 +11,7 @@ from portal import org
 from portal.cases.lifecycle import TransitionError, perform
 from portal.extensions import db
 from portal.models import (
-    Building, Category, CategoryOverride, Department, Estate, Notification, Phrase, Role, SlaRule, Status, Unit,
+    Building, Case, Category, CategoryOverride, Department, Estate, Notification, Phrase, Role, SlaRule, Status, Unit,
 )
 from portal.sla import alerts, policy
 from tests import factories
@@ -197,3 +197,18 @@ def test_a_fired_escalation_notifies_only_the_cases_estate_managers(world):
     notified = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "escalation")))
     assert notified == {west_cs.id}
     assert east_cs.id not in notified and company_cs.id not in notified
+
+
+def test_the_desk_offers_its_estates_categories_and_refuses_one_the_residents_estate_lacks(world, client):
+    clerk = factories.user(Role.CLERK)
+    clerk.estates = [world["east"], world["west"]]
+    db.session.commit()
+    login_as(client, clerk)
+    assert _options(client.get("/desk/new").get_data(as_text=True), "category_id")[1:] == ["泳池", "水电", "停车"]
+    data = {"resident_id": world["resident"]["东园"].id, "kind": "complaint", "channel": "phone",
+            "category_id": world["pool"].id, "severity": "", "location_type": "unit", "description": "泳池水浑"}
+    r = client.post("/desk/new", data=data, headers={"X-CSRFToken": csrf_token(client)})
+    assert r.status_code == 200 and db.session.scalar(select(db.func.count(Case.id))) == 0  # the form again
+    data["resident_id"] = world["resident"]["西园"].id
+    r = client.post("/desk/new", data=data, headers={"X-CSRFToken": csrf_token(client)})
+    assert r.status_code == 302

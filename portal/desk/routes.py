@@ -5,8 +5,9 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import org
 from portal.access import STAFF, role_required
-from portal.cases.intake import find_residents, register_case
+from portal.cases.intake import find_residents, register_case, site_of
 from portal.cases.service import desk_categories, estate_choices
 from portal.cases.uploads import save_photos, validate_photos
 from portal.desk import bp
@@ -33,6 +34,11 @@ def _site(form: RegisterForm, resident: User | None) -> int | None:
     return form.estate_id.data or None
 
 
+def _estate_of(form: RegisterForm, resident: User | None) -> int | None:
+    """The estate the case will belong to (as register_case decides it)."""
+    return _site(form, resident) or site_of(resident.unit_id if resident is not None else None)
+
+
 @bp.route("/desk/new", methods=["GET", "POST"])
 @role_required(*STAFF)
 def register():
@@ -43,7 +49,9 @@ def register():
     valid = form.validate_on_submit()
     resident = _resident(form) if request.method == "POST" else None
     photo_errors = validate_photos(form.photos.data) if valid else []
-    if valid and not form.resident_id.errors and not photo_errors:
+    if valid and not form.resident_id.errors and not org.offers(form.category_id.data, _estate_of(form, resident)):
+        form.category_id.errors = list(form.category_id.errors) + [_("Choose a category.")]
+    if valid and not form.resident_id.errors and not form.category_id.errors and not photo_errors:
         received = form.received_at.data
         case = register_case(
             actor=current_user, resident=resident, kind=form.kind.data, channel=form.channel.data,
