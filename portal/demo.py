@@ -94,8 +94,8 @@ def seed_reference() -> dict:
         for floor in (2, 5, 8, 12, 15, 18):
             for door in (1, 2):
                 units.append(_get_or_create(Unit, building_id=building.id, number=f"{floor:02d}0{door}"))
-    deps = {code: _get_or_create(Department, code=code, defaults={"name": name, "estate_id": _dep_estate(code, estate)})
-            for code, name in DEPARTMENTS}
+    deps = {code: _get_or_create(Department, code=code, defaults={  # finance is company-wide
+        "name": name, "estate_id": None if code in COMPANY_DEPARTMENTS else estate.id}) for code, name in DEPARTMENTS}
     for code, name, dep in CATEGORIES:
         _get_or_create(Category, code=code, defaults={"name": name, "default_department_id": deps[dep].id})
     if db.session.scalar(select(func.count(Phrase.id))) == 0:
@@ -126,11 +126,6 @@ def seed_reference() -> dict:
             db.session.add(u)
     db.session.flush()
     return {"users": users, "deps": deps, "hash": ref_hash, "estate": estate}
-
-
-def _dep_estate(code: str, estate: Estate) -> int | None:
-    """翠湖花园's own departments; finance is the company's (company-wide, serving every estate)."""
-    return None if code in COMPANY_DEPARTMENTS else estate.id
 
 
 def _step(case, name, ref, at, rng):

@@ -67,7 +67,8 @@ def _insert(conn, table: str, **values) -> None:
 
 def _user(conn, uid, username, role, manager_level=1, **extra):
     _insert(conn, "user", id=uid, username=username, password_hash=generate_password_hash(PASSWORD),
-            display_name=username, role=role, active=True, created_at=CREATED, manager_level=manager_level, **extra)
+            display_name=username, role=role, active=True, created_at=CREATED, manager_level=manager_level,
+            **extra)
 
 
 def _case(conn, cid, resident_id=None, unit_id=None, estate_id=None, registered_by_id=None):
