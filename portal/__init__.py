@@ -1,15 +1,22 @@
 """Application factory."""
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 
 from portal.config import BASE_DIR, INSTANCE_DIR, Config
 from portal.extensions import babel, csrf, db, login_manager, migrate
 
 
+log = logging.getLogger(__name__)
+
 AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin", "sla", "notify",
          "callbacks", "reports")
+# What follows a lifecycle action: each area's subscribers, connected by its `init_app` when the app is built.
+SUBSCRIBERS = ("portal.sla.hooks", "portal.callbacks.subscribers", "portal.reports.timing")
 
 
 def select_locale() -> str:
@@ -51,6 +58,8 @@ def create_app(config: Config | None = None) -> Flask:
     from portal import models  # noqa: F401  (register tables for migrations)
     from portal import stamp  # noqa: F401  (commits that change listed data move the data stamp)
 
+    for name in SUBSCRIBERS:
+        importlib.import_module(name).init_app(app)
     for area in AREAS:
         importlib.import_module(f"portal.{area}.routes")
         app.register_blueprint(importlib.import_module(f"portal.{area}").bp)
@@ -131,3 +140,28 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(error):
         return page(413, _("The upload is too large."))
+
+    def unavailable(code: int, title: str, message: str, headers=None):
+        """A page that reads nothing from the database (which may be what failed)."""
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself may be gone
+            log.warning("rollback after a failed request did not succeed", exc_info=True)
+        if request.headers.get("HX-Request") == "true":
+            # htmx leaves the form as it is and shows this message in its error toast.
+            return render_template("errors/_message.html", code=code, message=message), code, headers or {}
+        return (render_template("errors/unavailable.html", code=code, title=title, message=message),
+                code, headers or {})
+
+    @app.errorhandler(DBAPIError)
+    def database_down(error):
+        log.error("database error: %s", error)
+        return unavailable(503, _("Temporarily unavailable"),
+                           _("The service is temporarily unavailable. Nothing was saved: try again in a minute."),
+                           {"Retry-After": "30"})
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return unavailable(500, _("Something went wrong"),
+                           _("Something went wrong on our side and nothing was saved. Try again; "
+                             "if it happens again, tell the customer-service centre."))

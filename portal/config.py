@@ -51,7 +51,11 @@ class Config:
     JOB_RETRY_INTERVALS = (10, 60, 300)
     # Notifications: a claim older than the lease is taken to be a dead worker's.
     NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "120"))
-    NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "5"))
+    # Waits after each failed attempt (seconds); after the last one a delivery is 'failed' and a
+    # manager retries it. The default waits 1, 2, 5, 15, 30 min, 1, 2 and 4 h: it outlasts an
+    # outage of several hours (about 8 h in all).
+    NOTIFY_RETRY_DELAYS = tuple(int(x) for x in os.environ.get(
+        "NOTIFY_RETRY_DELAYS", "60,120,300,900,1800,3600,7200,14400").split(","))
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")  # file, console or smtp
     MAIL_FROM = os.environ.get("MAIL_FROM", "portal@localhost")
     SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
@@ -59,6 +63,7 @@ class Config:
     SMTP_USER = os.environ.get("SMTP_USER", "")
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "20"))
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "file")  # file, log (or a registered provider)
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     SESSION_COOKIE_HTTPONLY = True

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from unittest import mock
 
 from sqlalchemy import func, select
 
@@ -162,26 +161,22 @@ def _step(case, name, ref, at, rng):
     if name == "callback":
         _callback(case, staff, at, rng)
         return
-    with mock.patch("portal.cases.lifecycle.utcnow", return_value=at), \
-            mock.patch("portal.sla.deadlines.utcnow", return_value=at):
-        perform(case, staff, name, data)
+    perform(case, staff, name, data, at)
 
 
 def _callback(case, staff, at, rng) -> None:
     """A reached, satisfied phone callback through the callback queue's own rules."""
     from portal.callbacks.service import create_for_case, record_callback
-    with mock.patch("portal.callbacks.service.utcnow", return_value=at), \
-            mock.patch("portal.cases.lifecycle.utcnow", return_value=at):
-        task = create_for_case(case)
-        if task is None:  # a repair the sample did not draw: called back anyway by the desk
-            perform(case, staff, "callback", {"note": "电话回访：业主表示满意。"})
-            return
-        if task.assignee_role == Role.MANAGER:
-            staff = db.session.scalar(select(User).filter_by(username="manager1"))
-        record_callback(task, staff, {"method": "phone", "reached": True,
-                                      "satisfaction": rng.choice(["very_satisfied", "satisfied", "satisfied"]),
-                                      "quality_rating": rng.choice([4, 5]), "effect_rating": rng.choice([4, 5]),
-                                      "confirmed": True, "note": "电话回访：业主表示满意。"})
+    task = create_for_case(case)
+    if task is None:  # a repair the sample did not draw: called back anyway by the desk
+        perform(case, staff, "callback", {"note": "电话回访：业主表示满意。"}, at)
+        return
+    if task.assignee_role == Role.MANAGER:
+        staff = db.session.scalar(select(User).filter_by(username="manager1"))
+    record_callback(task, staff, {"method": "phone", "reached": True,
+                                  "satisfaction": rng.choice(["very_satisfied", "satisfied", "satisfied"]),
+                                  "quality_rating": rng.choice([4, 5]), "effect_rating": rng.choice([4, 5]),
+                                  "confirmed": True, "note": "电话回访：业主表示满意。"}, at)
 
 
 def seed_callbacks() -> None:
@@ -226,12 +221,10 @@ def seed_cases(ref, count: int = 200, mix=MIX, texts=TEXTS, seed: int = 2026) ->
         kind = rng.choice([Kind.COMPLAINT, Kind.COMPLAINT, Kind.REPAIR, Kind.REPAIR, Kind.ENQUIRY, Kind.SUGGESTION])
         desc, req = texts[cat.code]
         at = now - timedelta(days=60 * (count - i) / count, minutes=rng.randint(0, 600))
-        with mock.patch("portal.cases.intake.utcnow", return_value=at), \
-                mock.patch("portal.cases.lifecycle.utcnow", return_value=at):
-            case = register_case(actor=ref["users"]["clerk1"], resident=resident, kind=kind,
-                                 channel=rng.choice(list(Channel)), description=desc, request=req,
-                                 category_id=cat.id, location_type=LocationType.UNIT, received_at=at,
-                                 location=rng.choice(["", "厨房", "卫生间", "阳台"]))
+        case = register_case(actor=ref["users"]["clerk1"], resident=resident, kind=kind,
+                             channel=rng.choice(list(Channel)), description=desc, request=req,
+                             category_id=cat.id, location_type=LocationType.UNIT, received_at=at,
+                             location=rng.choice(["", "厨房", "卫生间", "阳台"]), at=at)
         db.session.flush()
         for step in PATHS[final]:
             at = min(at + timedelta(hours=rng.randint(1, 20)), now)

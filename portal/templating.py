@@ -11,7 +11,7 @@ from flask_login import current_user
 from portal import labels
 from portal.models import Role
 from portal.sla.deadlines import is_overdue, urgency
-from portal.timeutil import local_now, to_local, utcnow
+from portal.timeutil import fmt_dt, local_now, utcnow  # noqa: F401  (fmt_dt: the `dt` filter)
 
 HTMX_VERSION = "2.0.10"
 HTMX_CDN = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
@@ -30,11 +30,6 @@ NAV = {
                    ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
                    ("admin.settings_page", _l("Settings"))],
 }
-
-
-def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    local = to_local(value)
-    return local.strftime(fmt) if local else ""
 
 
 class TimeLeft:

@@ -28,3 +28,9 @@ def to_local(value: datetime | None) -> datetime | None:
 
 def local_now() -> datetime:
     return utcnow().astimezone(local_zone())
+
+
+def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time as local text ('' for none): for templates, notes and exports."""
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
-from unittest import mock
 from zoneinfo import ZoneInfo
+
+import time_machine
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -15,9 +16,7 @@ def at(*args) -> datetime:
 
 @contextmanager
 def clock(moment: datetime):
-    with mock.patch("portal.cases.lifecycle.utcnow", return_value=moment), \
-            mock.patch("portal.sla.deadlines.utcnow", return_value=moment), \
-            mock.patch("portal.cases.intake.utcnow", return_value=moment):
+    with time_machine.travel(moment, tick=False):
         yield moment
 
 

@@ -85,10 +85,25 @@ def test_major_complaint_callback_goes_to_the_managers(people):
     assert tasks_of(case)[0].assignee_role == Role.MANAGER
 
 
-def test_due_days_come_from_the_settings(people):
-    set_setting("callback_due_days", 5)
+def test_the_due_time_is_the_callback_service_level(people):
+    """One owner: the "callback" service level on /admin/deadlines (there is no second setting)."""
+    from portal.sla import policy
+    assert "callback_due_days" not in settings.SPECS
+    policy.save("complaint", "minor", "callback", 10, "working_days")
+    db.session.commit()
     case = make_case(people, RESOLVE)
-    assert tasks_of(case)[0].due_at == _working_days_after(fresh(case).resolved_at, 5)
+    [task] = tasks_of(case)
+    assert task.due_at == _working_days_after(fresh(case).resolved_at, 10)
+    assert [d.due_at for d in fresh(case).deadlines if d.clock == "callback"] == [task.due_at]
+
+
+def test_a_drawn_repair_is_due_at_the_repair_callback_level(people):
+    from portal.sla import policy
+    set_setting("callback_repair_sample_percent", 100)
+    policy.save("repair", "minor", "callback", 2, "working_days")
+    db.session.commit()
+    case = make_case(people, RESOLVE, kind=Kind.REPAIR)
+    assert tasks_of(case)[0].due_at == _working_days_after(fresh(case).resolved_at, 2)
 
 
 def test_repairs_are_drawn_at_the_managers_rate_and_the_draw_is_shown(people):
@@ -441,3 +456,17 @@ def test_demo_seed_fills_the_queue_and_its_callback_done_cases_have_records(runn
     counts = db.session.scalar(select(func.count(CallbackTask.id)))
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(select(func.count(CallbackTask.id))) == counts
+
+
+def test_the_recorder_takes_the_time_as_a_parameter(resolved, people):
+    from portal.callbacks.service import record_callback
+    case, task = resolved
+    when = utcnow() + timedelta(hours=5)
+    outcome = record_callback(task, people["clerk"], {"method": "phone", "reached": True,
+                                                      "satisfaction": "satisfied"}, at=when)
+    db.session.commit()
+    assert outcome.code == "done" and outcome.record.at == when
+    assert fresh(case) and db.session.get(CallbackTask, task.id).closed_at == when
+    assert fresh(case).status == Status.CALLBACK_DONE
+    assert [d.met_at for d in fresh(case).deadlines if d.clock == "callback"] == [when]
+    assert max(e.at for e in fresh(case).events) == when

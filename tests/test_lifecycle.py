@@ -377,3 +377,18 @@ def test_next_number_counts_per_prefix_and_day(app):
     assert [next_number(Kind.REPAIR, day) for _ in range(2)] == ["BX-20240229-0001", "BX-20240229-0002"]
     assert next_number(Kind.SUGGESTION, day) == "JY-20240229-0001"
     assert next_number(Kind.REPAIR, date(2024, 3, 1)) == "BX-20240301-0001"
+
+
+def test_time_is_a_parameter_of_registration_actions_and_clocks(people):
+    """`at` reaches the event log, the case's own times and its clocks, with no clock patched."""
+    from portal.cases.intake import register_case
+    from portal.models import Channel
+    from tests.sla_helpers import at
+    t0 = at(2026, 11, 23, 9, 0)
+    c = register_case(actor=people["clerk"], resident=people["resident"], kind=Kind.COMPLAINT,
+                      channel=Channel.PHONE, description="漏水", at=t0)
+    assert c.received_at == t0 and last_event(c).at == t0
+    assert [d.due_at for d in c.deadlines if d.clock == "first_reply"] == [at(2026, 11, 23, 11, 0)]
+    perform(c, people["clerk"], "acknowledge", {"note": "已收到"}, at=at(2026, 11, 23, 9, 30))
+    assert c.first_reply_at == at(2026, 11, 23, 9, 30) == last_event(c).at == c.updated_at
+    assert [d.met_at for d in c.deadlines if d.clock == "first_reply"] == [at(2026, 11, 23, 9, 30)]

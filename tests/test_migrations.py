@@ -7,7 +7,7 @@ import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from portal import config as portal_config
 from portal import create_app
@@ -86,3 +86,37 @@ def test_migration_history_has_a_single_head(migrated_app):
     from alembic.script import ScriptDirectory
     script = ScriptDirectory.from_config(migrated_app.extensions["migrate"].migrate.get_config())
     assert len(script.get_heads()) == 1
+
+
+def _callback_levels() -> dict:
+    with db.engine.connect() as conn:
+        return {(k, s): (a, u) for k, s, a, u in conn.execute(text(
+            "SELECT kind, severity, amount, unit FROM sla_rule WHERE clock = 'callback'"))}
+
+
+def test_0009_keeps_a_managers_callback_days_as_the_service_level(migrated_app):
+    flask_migrate.upgrade(revision="0007")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO setting (key, value, updated_at) VALUES "
+                          "('callback_due_days', '10', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO sla_rule (kind, severity, clock, amount, unit) VALUES "
+                          "('complaint', 'major', 'callback', 1, 'working_days')"))
+    flask_migrate.upgrade()
+    levels = _callback_levels()
+    assert levels[("complaint", "major")] == (1, "working_days")  # the level a manager set wins
+    assert levels[("complaint", "minor")] == levels[("repair", "")] == (10, "working_days")
+    assert len(levels) == 8
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM setting WHERE key = 'callback_due_days'")).scalar() == 0
+    flask_migrate.downgrade(revision="0007")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT value FROM setting WHERE key = 'callback_due_days'")).scalar() == "10"
+
+
+def test_0009_leaves_the_default_alone(migrated_app):
+    flask_migrate.upgrade(revision="0007")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO setting (key, value, updated_at) VALUES "
+                          "('callback_due_days', '3', CURRENT_TIMESTAMP)"))
+    flask_migrate.upgrade()
+    assert _callback_levels() == {}

@@ -18,7 +18,8 @@ from portal.cases.lifecycle import ACTIONS
 from portal.models import Building, Case, Category, Department, Role, Unit, User
 from portal.models.cases import place_label
 from portal.sla.deadlines import urgency_of
-from portal.templating import TimeLeft, clock_label, fmt_dt
+from portal.templating import TimeLeft, clock_label
+from portal.timeutil import fmt_dt
 from portal.timeutil import utcnow
 
 # What a row's "act" menu offers, by role and state (portal.board.routes.row_forms builds the forms).

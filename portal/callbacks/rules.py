@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 
 from portal import settings
+from portal.sla import calendar, policy
 
 SECTION = _l("Callbacks")
 
-settings.define("callback_due_days", 3, _l("Callback due within (working days after resolution)"), "int", SECTION,
-                help=_l("Working days (客户投诉处理后3个工作日内回访); complaints and sampled repairs."), min=1, max=30)
 settings.define("callback_repair_sample_percent", 30, _l("Repairs sampled for a callback (%)"), "percent", SECTION,
                 help=_l("100 calls back every repair. Reopened, major and low-rated repairs are always drawn."),
                 min=0, max=100)
@@ -35,11 +34,14 @@ settings.define("callback_new_resident_days", 30, _l("Plan: new residents called
                 min=1, max=90)
 
 
-def callback_due(resolved_at: datetime) -> datetime:
-    """When a complaint or repair callback is due: working days on the China calendar."""
-    from portal.sla import calendar
+def callback_due(case) -> datetime:
+    """When the callback for a resolved case is due: its kind's "callback" service level (/admin/deadlines)."""
     cal = calendar.load()
-    return cal.add_work(resolved_at, settings.get("callback_due_days") * cal.day_seconds)
+    lvl = policy.level(case.kind, case.severity, "callback", case.estate_id)
+    if not lvl.active:  # switched off for this kind: the default for complaints and repairs
+        lvl = policy.default(case.kind.value, "", "callback")
+    metric, seconds = policy.budget(lvl, cal.day_seconds)
+    return cal.add_work(case.resolved_at, seconds) if metric == "work" else case.resolved_at + timedelta(seconds=seconds)
 
 
 def retry_at(now: datetime) -> datetime:

@@ -11,28 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from portal import settings
 from portal.callbacks.rules import callback_due, retry_at
 from portal.callbacks.sampling import draw, month_seed
-from portal.cases.lifecycle import ACTIONS, CALLBACK_ROLES, action, perform, record
+from portal.cases.lifecycle import ACTIONS, perform
 from portal.extensions import db
-from portal.sla import deadlines
+from portal.sla import calendar, deadlines
 from portal.models import (
     CallbackKind, CallbackPromise, CallbackRecord, CallbackTask, Case, Kind, Method, Role, Satisfaction,
     Severity, Status, TaskStatus, User,
 )
-from portal.timeutil import local_zone, utcnow
+from portal.timeutil import fmt_dt, local_zone, utcnow
 
-ALL = set(Status)
 LOW = (Satisfaction.NEUTRAL, Satisfaction.DISSATISFIED)
-
-
-# Note-only events on the case timeline (no state change), taken from the callback queue.
-@action("callback_attempt", _l("Callback attempt: not reached"), CALLBACK_ROLES, ALL, public=False, offered=False)
-@action("callback_unreachable", _l("Callback ended: unreachable"), CALLBACK_ROLES, ALL, public=False, offered=False)
-@action("callback_note", _l("Callback"), CALLBACK_ROLES, ALL, offered=False)
-@action("callback_promise", _l("Reply promised during a callback"), CALLBACK_ROLES, ALL, offered=False)
-@action("callback_escalate", _l("Dissatisfied again: escalate"), CALLBACK_ROLES, ALL, public=False, offered=False)
-@action("promise_answered", _l("Promised reply given"), CALLBACK_ROLES, ALL, offered=False)
-def _note(case: Case, user: User, data: dict) -> str:
-    return (data.get("note") or "").strip()
 
 
 class CallbackError(Exception):
@@ -92,7 +80,7 @@ def create_for_case(case: Case) -> CallbackTask | None:
     major = case.kind == Kind.COMPLAINT and case.severity == Severity.MAJOR
     task = CallbackTask(kind=kind, case_id=case.id, round=case.reopen_count, unit_id=case.unit_id,
                         resident_id=case.resident_id, assignee_role=Role.MANAGER if major else Role.CLERK,
-                        due_at=callback_due(case.resolved_at), reason=reason, reason_detail=detail,
+                        due_at=callback_due(case), reason=reason, reason_detail=detail,
                         status=TaskStatus.PENDING)
     try:
         with db.session.begin_nested():
@@ -100,20 +88,19 @@ def create_for_case(case: Case) -> CallbackTask | None:
     except IntegrityError:  # another worker created it first
         return task_for_case(case)
     # The task's due time is a deadline like any other: the scan escalates an overdue callback.
-    from portal.sla import calendar, deadlines
     deadlines.start(case, "callback", case.resolved_at, calendar.load(), case.reopen_count, due=task.due_at)
     deadlines.summarise(case)
     return task
 
 
-def cancel_superseded(case: Case) -> int:
+def cancel_superseded(case: Case, at: datetime | None = None) -> int:
     """A reopened case is not resolved any more: its pending callback waits for the next resolution."""
     stale = db.session.scalars(select(CallbackTask).where(
         CallbackTask.case_id == case.id, CallbackTask.status == TaskStatus.PENDING,
         CallbackTask.round < case.reopen_count))
     n = 0
     for task in stale:
-        task.status, task.outcome, task.closed_at = TaskStatus.CANCELLED, "reopened", utcnow()
+        task.status, task.outcome, task.closed_at = TaskStatus.CANCELLED, "reopened", at or utcnow()
         n += 1
     return n
 
@@ -137,8 +124,8 @@ def may_record(user: User | None, task: CallbackTask) -> bool:
     return user.role == Role.RESIDENT and task.resident_id == user.id and task.case_id is not None
 
 
-def record_callback(task: CallbackTask, user: User, data: dict) -> Outcome:
-    """Log one attempt or answer and act on it. The caller commits.
+def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | None = None) -> Outcome:
+    """Log one attempt or answer at `at` (default now) and act on it. The caller commits.
 
     data: method, reached, satisfaction, quality_rating, effect_rating, shortcomings,
     suggestions, confirmed, note, question, promised_reply_at (aware datetime).
@@ -147,7 +134,7 @@ def record_callback(task: CallbackTask, user: User, data: dict) -> Outcome:
         raise CallbackError(_l("This callback is already finished."))
     if not may_record(user, task):
         raise CallbackError(_l("This callback is assigned to a manager."))
-    now = utcnow()
+    now = at or utcnow()
     reached = bool(data.get("reached"))
     satisfaction = Satisfaction(data["satisfaction"]) if reached and data.get("satisfaction") else None
     if reached and satisfaction is None:
@@ -176,27 +163,25 @@ def record_callback(task: CallbackTask, user: User, data: dict) -> Outcome:
     task.status, task.outcome, task.closed_at = TaskStatus.DONE, satisfaction.value, now
     code = "done"
     if case is not None:
-        deadlines.meet(case, {"callback"}, now)
         summary = summarize(rec)
         if reopen:
-            perform(case, user, "callback_reopen", {"note": summary})
+            perform(case, user, "callback_reopen", {"note": summary}, now)
             code = "reopened"
             if rec.escalate:
                 perform(case, user, "callback_escalate", {"note": str(_l(
                     "Reopened %(n)d times; the second dissatisfied callback goes to the manager.",
-                    n=case.reopen_count))})
+                    n=case.reopen_count))}, now)
         elif case.status == Status.RESOLVED:
-            perform(case, user, "callback", {"note": summary})
+            perform(case, user, "callback", {"note": summary}, now)
         else:
-            perform(case, user, "callback_note", {"note": summary})
+            perform(case, user, "callback_note", {"note": summary}, now)
         if question:
             db.session.flush()
             db.session.add(CallbackPromise(case_id=case.id, task_id=task.id, record_id=rec.id,
                                            question=question, due_at=promised))
             deadlines.start_reply_promise(case, now, promised)
-            from portal.templating import fmt_dt
             perform(case, user, "callback_promise", {"note": str(_l(
-                "%(question)s — we will reply by %(time)s.", question=question, time=fmt_dt(promised)))})
+                "%(question)s — we will reply by %(time)s.", question=question, time=fmt_dt(promised)))}, now)
     elif question:
         db.session.flush()
         db.session.add(CallbackPromise(task_id=task.id, record_id=rec.id, question=question, due_at=promised))
@@ -207,15 +192,13 @@ def _not_reached(task, case, user, rec, now) -> Outcome:
     if task.attempts >= settings.get("callback_max_attempts"):
         task.status, task.outcome, task.closed_at = TaskStatus.UNREACHABLE, "unreachable", now
         if case is not None:
-            deadlines.meet(case, {"callback"}, now, cancelled=True)  # ended, counted as unreachable
             perform(case, user, "callback_unreachable", {"note": str(_l(
-                "%(n)d attempts without reaching the resident.", n=task.attempts))})
+                "%(n)d attempts without reaching the resident.", n=task.attempts))}, now)
         return Outcome("unreachable", rec)
     task.due_at = retry_at(now)
     if case is not None:
-        from portal.templating import fmt_dt
         perform(case, user, "callback_attempt", {"note": str(_l(
-            "Attempt %(n)d; next attempt %(time)s.", n=task.attempts, time=fmt_dt(task.due_at)))})
+            "Attempt %(n)d; next attempt %(time)s.", n=task.attempts, time=fmt_dt(task.due_at)))}, now)
     return Outcome("attempt", rec)
 
 
@@ -235,17 +218,18 @@ def summarize(rec: CallbackRecord) -> str:
     return "\n".join(parts)
 
 
-def answer_promise(promise: CallbackPromise, user: User, answer: str) -> None:
+def answer_promise(promise: CallbackPromise, user: User, answer: str, at: datetime | None = None) -> None:
     """Give the promised reply; it closes the deadline and goes on the case timeline."""
     if promise.answered_at is not None:
         raise CallbackError(_l("This question has already been answered."))
     answer = (answer or "").strip()
     if not answer:
         raise CallbackError(_l("Write the reply."), "answer")
-    promise.answer, promise.answered_at, promise.answered_by_id = answer, utcnow(), user.id
+    promise.answer, promise.answered_at, promise.answered_by_id = answer, at or utcnow(), user.id
     if promise.case is not None:
         deadlines.meet_reply_promise(promise.case, promise.due_at, promise.answered_at)
-        perform(promise.case, user, "promise_answered", {"note": f"{promise.question}\n{answer}"})
+        perform(promise.case, user, "promise_answered", {"note": f"{promise.question}\n{answer}"},
+                promise.answered_at)
 
 
 def survey_task(case: Case) -> CallbackTask | None:
@@ -255,25 +239,7 @@ def survey_task(case: Case) -> CallbackTask | None:
         .order_by(CallbackTask.id.desc()).limit(1))
 
 
-def answer_survey(task: CallbackTask, resident: User, data: dict) -> Outcome:
+def answer_survey(task: CallbackTask, resident: User, data: dict, at: datetime | None = None) -> Outcome:
     """The resident's own answer counts as an online callback."""
     return record_callback(task, resident, {**data, "method": Method.ONLINE.value, "reached": True,
-                                            "question": "", "confirmed": True})
-
-
-def on_resolved(case: Case, user, event) -> None:
-    """Lifecycle hook: a resolved case gets its callback task from a job once the resolution commits."""
-    from portal.jobs import after_commit
-    after_commit("portal.callbacks.jobs.create_task_for_case", case.id)
-
-
-def on_reopened(case: Case, user, event) -> None:
-    """Lifecycle hook: a rejected outcome cancels the callback of the previous resolution."""
-    cancel_superseded(case)
-
-
-from portal.cases.lifecycle import after  # noqa: E402
-
-after("complete", on_resolved)
-after("reject", on_reopened)
-after("callback_reopen", on_reopened)
+                                            "question": "", "confirmed": True}, at)

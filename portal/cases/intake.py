@@ -6,9 +6,9 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal.cases.lifecycle import record
+from portal.cases.lifecycle import perform
 from portal.extensions import db
-from portal.models import Case, CaseSequence, Channel, Kind, LocationType, Role, Status, User
+from portal.models import Case, CaseSequence, Channel, Kind, LocationType, Role, User
 from portal.models.cases import KIND_PREFIX
 from portal.timeutil import local_zone, utcnow
 
@@ -39,15 +39,15 @@ def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Ch
                   severity=None, urgent: bool = False, subject: str = "",
                   misconduct: bool = False, witnesses: str = "", evidence: str = "",
                   contact_name: str = "", contact_phone: str = "",
-                  received_at: datetime | None = None, estate_id: int | None = None) -> Case:
-    """Create a case in state `registered` with its event. The caller commits."""
-    received = received_at or utcnow()
-    if received > utcnow():
-        received = utcnow()
+                  received_at: datetime | None = None, estate_id: int | None = None,
+                  at: datetime | None = None) -> Case:
+    """Create a case at `at` (default now) and enter it into the lifecycle (`register`). The caller commits."""
+    at = at or utcnow()
+    received = min(received_at or at, at)
     unit_id = resident.unit_id if resident is not None else None
     case = Case(
         number=next_number(kind, received.astimezone(local_zone()).date()),
-        kind=Kind(kind), channel=Channel(channel), status=Status.REGISTERED,
+        kind=Kind(kind), channel=Channel(channel),
         resident=resident, unit_id=unit_id, estate_id=estate_id or site_of(unit_id), location_type=LocationType(location_type),
         location=location.strip(), description=description.strip(), request=request.strip(),
         category_id=category_id, severity=severity or None, urgent=urgent,
@@ -58,10 +58,7 @@ def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Ch
         received_at=received, registered_by=actor if actor.role != Role.RESIDENT else None,
     )
     db.session.add(case)
-    event = record(case, actor, "register", None, Status.REGISTERED, "")
-    db.session.flush()
-    from portal.sla.hooks import on_action
-    on_action(case, "register", actor, None, event)
+    perform(case, actor, "register", at=at)
     return case
 
 

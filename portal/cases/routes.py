@@ -11,7 +11,7 @@ from portal.cases.forms import ACTION_FORMS
 from portal.cases.intake import register_case, site_of
 from portal.cases.lifecycle import ACTIONS, allowed_actions
 from portal.cases.service import action_form, new_case_form, submit_action
-from portal.cases.uploads import path_of, save_photos, validate_photos
+from portal.cases.uploads import UploadError, path_of, save_photos, validate_photos
 from portal.extensions import db
 from portal.htmx import render, targets
 from portal.models import Case, CaseEvent, Channel, Role
@@ -39,9 +39,13 @@ def new_case():
                 location=form.location.data or "", request=form.request.data or "",
                 category_id=form.category_id.data or None, contact_phone=form.contact_phone.data or "",
             )
-            save_photos(case, current_user, form.photos.data)
-            db.session.commit()
-            return redirect(url_for("cases.receipt", case_id=case.id))
+            try:
+                save_photos(case, current_user, form.photos.data)
+                db.session.commit()
+                return redirect(url_for("cases.receipt", case_id=case.id))
+            except UploadError as exc:
+                db.session.rollback()
+                photo_errors = [str(exc)]
         form.photos.errors = list(form.photos.errors) + photo_errors
     if request.method == "POST" and not form.category_id.errors and not form.category_id.data:
         form.category_id.errors = [_("Choose a category.")]

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.cases.forms import ACTION_FORMS, ClassifyForm, DispatchForm, NewCaseForm
 from portal.cases.lifecycle import ACTIONS, TransitionError, perform
 from portal import org, stamp
-from portal.cases.uploads import save_photos, validate_photos
+from portal.cases.uploads import UploadError, save_photos, validate_photos
 from portal.extensions import db
 from portal.labels import opts
 from portal.models import Case, Category, Department, User
@@ -125,6 +125,10 @@ def submit_action(case: Case, user: User, name: str, form) -> Outcome:
         if photos is not None:
             save_photos(case, user, photos.data, event)
         db.session.commit()
+    except UploadError as exc:
+        db.session.rollback()
+        photos.errors.append(str(exc))
+        return Outcome(False, form)
     except TransitionError as exc:
         db.session.rollback()
         target = getattr(form, exc.field, None) if exc.field else None

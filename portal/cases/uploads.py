@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from portal.extensions import db
@@ -20,7 +22,23 @@ SIGNATURES = (
 
 
 class UploadError(ValueError):
-    pass
+    """A file that cannot be stored; the message is for the photo field."""
+
+
+_WRITTEN = "portal_written_uploads"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _remove_written(session: Session, previous_transaction) -> None:
+    """Files written for a transaction that rolled back would be orphans: remove them."""
+    for path in session.info.pop(_WRITTEN, ()):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_WRITTEN, None)
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:
@@ -64,9 +82,16 @@ def save_photos(case: Case, user: User, files, event: CaseEvent | None = None) -
         data = f.stream.read()
         kind = sniff(data[:16])
         if kind is None:
-            raise UploadError(f.filename)
+            raise UploadError(str(_l("%(name)s is not a JPEG, PNG, GIF or WebP picture.", name=f.filename)))
         stored = f"{secrets.token_hex(16)}.{kind[1]}"
-        (folder / stored).write_bytes(data)
+        path = folder / stored
+        db.session.info.setdefault(_WRITTEN, []).append(path)
+        try:
+            path.write_bytes(data)
+        except OSError as exc:  # a full disk: no half-written file, a message beside the field
+            path.unlink(missing_ok=True)
+            raise UploadError(str(_l("The photos could not be stored (the server is out of space). "
+                                     "Nothing was saved; try again later or send the case without photos."))) from exc
         att = Attachment(case=case, uploaded_by_id=user.id, filename=Path(f.filename).name[:200] or stored,
                          content_type=kind[0], size=len(data), stored_name=stored)
         if event is not None:

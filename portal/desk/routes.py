@@ -9,7 +9,7 @@ from portal import org
 from portal.access import STAFF, role_required
 from portal.cases.intake import find_residents, register_case, site_of
 from portal.cases.service import desk_categories, estate_choices
-from portal.cases.uploads import save_photos, validate_photos
+from portal.cases.uploads import UploadError, save_photos, validate_photos
 from portal.desk import bp
 from portal.desk.forms import RegisterForm
 from portal.extensions import db
@@ -64,9 +64,13 @@ def register():
             received_at=received.replace(tzinfo=local_zone()).astimezone(timezone.utc) if received else None,
             estate_id=_site(form, resident),
         )
-        save_photos(case, current_user, form.photos.data)
-        db.session.commit()
-        return redirect(url_for("cases.receipt", case_id=case.id))
+        try:
+            save_photos(case, current_user, form.photos.data)
+            db.session.commit()
+            return redirect(url_for("cases.receipt", case_id=case.id))
+        except UploadError as exc:
+            db.session.rollback()
+            photo_errors = [str(exc)]
     form.photos.errors = list(form.photos.errors) + photo_errors
     return render_template("desk/register.html", form=form, resident=resident)
 

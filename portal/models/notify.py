@@ -17,6 +17,7 @@ class Notification(db.Model):
         UniqueConstraint("dedup_key", "user_id", "channel", name="uq_notification_key"),
         Index("ix_notification_user_unread", "user_id", "channel", "read_at"),
         Index("ix_notification_status_claimed", "status", "claimed_at"),
+        Index("ix_notification_status_next", "status", "next_attempt_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
@@ -30,6 +31,13 @@ class Notification(db.Model):
     address: Mapped[str] = mapped_column(String(120), default="")
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sending, sent, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Plain failures only: an attempt whose outcome is unknown (a timeout after the message
+    # was handed over) is retried with the same id and never counts towards giving up.
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    # Written and committed before each send, so the next attempt knows one was under way.
+    attempt_id: Mapped[str] = mapped_column(String(40), default="")
+    # No attempt before this time (the back-off after a failure); NULL: at once.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

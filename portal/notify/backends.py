@@ -2,7 +2,8 @@
 
 A backend's `send` must be safe to repeat for the same notification id: the file
 backends write one file per id, SMTP sends a fixed Message-ID so mail clients
-drop a duplicate if a worker died between sending and recording it.
+drop a duplicate if a worker died between sending and recording it, and an SMS
+provider gets the notification id as its out-id.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import os
 import smtplib
 import time
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 
 from flask import current_app
@@ -21,7 +21,11 @@ log = logging.getLogger("portal.notify")
 
 
 class DeliveryError(Exception):
-    pass
+    """The message did not go out; try again later."""
+
+
+class DeliveryUnknown(DeliveryError):
+    """The message may have gone out (e.g. a timeout after it was handed over): resend with the same id."""
 
 
 def _pause_for_tests() -> None:
@@ -35,8 +39,19 @@ def _write_once(directory: str, name: str, payload: str) -> None:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}.tmp"
-    tmp.write_text(payload, encoding="utf-8")
-    os.replace(tmp, folder / name)  # atomic: a repeat replaces, never duplicates
+    try:
+        tmp.write_text(payload, encoding="utf-8")
+        os.replace(tmp, folder / name)  # atomic: a repeat replaces, never duplicates
+    except OSError as exc:  # e.g. a full disk: leave no half-written temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise DeliveryError(f"outbox: {exc}") from exc
+
+
+def message_id(n) -> str:
+    """The same Message-ID on every attempt, so a mail client drops a copy sent twice."""
+    created = int(n.created_at.timestamp()) if n.created_at else 0
+    domain = (current_app.config["MAIL_FROM"].rpartition("@")[2].strip("> ") or "portal.local")
+    return f"<portal-notification-{n.id}-{created}@{domain}>"
 
 
 def send_email(n) -> None:
@@ -45,7 +60,7 @@ def send_email(n) -> None:
     msg["Subject"] = n.subject
     msg["From"] = current_app.config["MAIL_FROM"]
     msg["To"] = n.address
-    msg["Message-ID"] = make_msgid(idstring=f"portal-notification-{n.id}", domain="portal.local")
+    msg["Message-ID"] = message_id(n)
     msg.set_content(n.body or n.subject)
     _pause_for_tests()
     if backend == "console":
@@ -53,25 +68,47 @@ def send_email(n) -> None:
     elif backend == "file":
         _write_once(current_app.config["OUTBOX_DIR"], f"email-{n.id}.eml", msg.as_string())
     elif backend == "smtp":
-        cfg = current_app.config
-        try:
-            with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=20) as smtp:
-                if cfg["SMTP_STARTTLS"]:
-                    smtp.starttls()
-                if cfg["SMTP_USER"]:
-                    smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
-                smtp.send_message(msg)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP: {exc}") from exc
+        _send_smtp(msg)
     else:
         raise DeliveryError(f"unknown MAIL_BACKEND {backend!r}")
 
 
+def _send_smtp(msg: EmailMessage) -> None:
+    """Connection and refusals are failures; a timeout or a hang-up once the message is handed over is unknown."""
+    cfg = current_app.config
+    try:
+        smtp = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["SMTP_TIMEOUT"])
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"SMTP: {exc}") from exc
+    with smtp:
+        try:
+            if cfg["SMTP_STARTTLS"]:
+                smtp.starttls()
+            if cfg["SMTP_USER"]:
+                smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"SMTP: {exc}") from exc
+        try:
+            smtp.send_message(msg)
+        except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionResetError) as exc:
+            raise DeliveryUnknown(f"SMTP: {exc or type(exc).__name__}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"SMTP: {exc}") from exc
+
+
 class SmsProvider:
-    """The interface an SMS gateway adapter implements."""
+    """The interface an SMS gateway adapter implements.
+
+    `notification_id` is the gateway's out-id (idempotency field): every attempt at one
+    notification sends the same one, so the gateway can drop a repeat.
+    """
 
     def send(self, notification_id: int, phone: str, text: str) -> None:
         raise NotImplementedError
+
+    def already_sent(self, notification_id: int) -> bool:
+        """Whether an earlier attempt is known to have gone out (False when the gateway cannot tell)."""
+        return False
 
 
 class LogSms(SmsProvider):
@@ -84,6 +121,9 @@ class FileSms(SmsProvider):
         payload = json.dumps({"id": notification_id, "phone": phone, "text": text}, ensure_ascii=False)
         _write_once(current_app.config["OUTBOX_DIR"], f"sms-{notification_id}.json", payload)
 
+    def already_sent(self, notification_id: int) -> bool:
+        return (Path(current_app.config["OUTBOX_DIR"]) / f"sms-{notification_id}.json").exists()
+
 
 SMS_PROVIDERS: dict[str, type[SmsProvider]] = {"log": LogSms, "file": FileSms}
 
@@ -95,6 +135,16 @@ def send_sms(n) -> None:
         raise DeliveryError(f"unknown SMS_BACKEND {name!r}")
     _pause_for_tests()
     provider().send(n.id, n.address, f"{n.subject} {n.body}".strip()[:300])
+
+
+def already_delivered(n) -> bool:
+    """After an attempt that may have gone out: whether the backend can tell that it did."""
+    if n.channel == "email" and current_app.config["MAIL_BACKEND"] == "file":
+        return (Path(current_app.config["OUTBOX_DIR"]) / f"email-{n.id}.eml").exists()
+    if n.channel == "sms":
+        provider = SMS_PROVIDERS.get(current_app.config["SMS_BACKEND"])
+        return provider is not None and provider().already_sent(n.id)
+    return False
 
 
 def deliver(n) -> None:

@@ -45,7 +45,8 @@ def row(user: User, channel: str, address: str, kind: str, subject: str, body: s
     return {
         "user_id": user.id, "channel": channel, "address": address, "kind": kind,
         "subject": subject[:200], "body": body, "dedup_key": dedup_key[:80], "case_id": case_id,
-        "alert_id": alert_id, "status": "pending", "attempts": 0, "last_error": "",
+        "alert_id": alert_id, "status": "pending", "attempts": 0, "errors": 0,
+        "attempt_id": "", "next_attempt_at": None, "last_error": "",
         "created_at": now or utcnow(), "claimed_at": None, "sent_at": None, "read_at": None,
     }
 

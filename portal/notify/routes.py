@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.htmx import render
 from portal.models import Notification, Role
 from portal.notify import bp
-from portal.notify.jobs import retry_failed
+from portal.notify.jobs import reason_of, retry_failed, retry_failed_bulk
 from portal.notify.outbox import unread_count
 from portal.timeutil import utcnow
 
@@ -85,8 +85,11 @@ def outbox():
     counts = dict(db.session.execute(
         db.select(Notification.status, db.func.count()).where(Notification.channel != "inapp")
         .group_by(Notification.status)).all())
+    errors = db.session.scalars(db.select(Notification.last_error).where(Notification.status == "failed")
+                                .distinct().limit(200))
+    reasons = sorted({reason_of(e) for e in errors if e})
     return render_template("notify/outbox.html", items=items, page=page, pages=pages, total=total, state=state,
-                           counts=counts, form=FlaskForm())
+                           counts=counts, form=FlaskForm(), reasons=reasons)
 
 
 @bp.route("/admin/outbox/<int:notification_id>/retry", methods=["POST"])
@@ -99,4 +102,18 @@ def retry(notification_id: int):
             flash(_("Delivery queued again."), "success")
         else:
             flash(_("Only a failed delivery can be retried."), "error")
+    return redirect(url_for("notify.outbox", state="failed"))
+
+
+@bp.route("/admin/outbox/retry", methods=["POST"])
+@role_required(Role.MANAGER)
+def retry_bulk():
+    """Send every failed delivery again, or those of one channel and/or one reason."""
+    if FlaskForm().validate_on_submit():
+        channel = request.form.get("channel", "")
+        channel = channel if channel in ("email", "sms") else ""
+        n = retry_failed_bulk(channel, (request.form.get("reason") or "").strip()[:40])
+        db.session.commit()
+        flash(_("%(n)d deliveries queued again.", n=n) if n else _("No failed delivery matched."),
+              "success" if n else "error")
     return redirect(url_for("notify.outbox", state="failed"))

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import CallbackRecord, CallbackTask, Case, Unit
 from portal.reports.periods import Scope
 from portal.reports.stats import case_scope, task_site
-from portal.templating import fmt_dt
+from portal.timeutil import fmt_dt
 
 CHUNK = 1000
 

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.htmx import render, targets
 from portal.models import ImprovementAction, ReportRun, Role, RunStatus
 from portal.reports import bp, disclosure, export, report, stats
-from portal.reports import commands, timing  # noqa: F401  (CLI; completion hooks)
+from portal.reports import commands  # noqa: F401  (CLI)
 from portal.reports.forms import ActionForm, FollowUpForm, GenerateForm, ScopeForm, site_choices
 from portal.reports.periods import Scope, current_month, parse_month, shift
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from portal.cases.lifecycle import after
+from portal.cases.lifecycle import acted
 from portal.extensions import db
 from portal.models import Case, CaseEvent, Status
 from portal.models.cases import OPEN_STATUSES, PAUSED_STATUSES
@@ -41,14 +41,14 @@ def open_work_seconds(case: Case, until: datetime, cal: calendar.WorkCalendar | 
     return total
 
 
-def on_complete(case: Case, user, event: CaseEvent) -> None:
-    """Lifecycle hook: who completed the case and how long it took (working time)."""
+def on_complete(name: str, *, case: Case, user, event: CaseEvent, **_kw) -> None:
+    """Subscriber to `complete`: who completed the case and how long it took (working time)."""
     db.session.flush()
     case.resolved_by_id = user.id if user is not None else None
     case.resolve_work_seconds = open_work_seconds(case, event.at)
 
 
-def on_reopen(case: Case, user, event: CaseEvent) -> None:
+def on_reopen(name: str, *, case: Case, **_kw) -> None:
     """A reopened case is not resolved: its time is measured again at the next completion."""
     case.resolve_work_seconds = None
 
@@ -64,6 +64,8 @@ def backfill() -> int:
     return done
 
 
-after("complete", on_complete)
-after("reject", on_reopen)
-after("callback_reopen", on_reopen)
+def init_app(app) -> None:
+    """Connect the subscribers (called by `create_app`)."""
+    acted.connect(on_complete, sender="complete", weak=False)
+    for name in ("reject", "callback_reopen"):
+        acted.connect(on_reopen, sender=name, weak=False)

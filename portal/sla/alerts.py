@@ -11,11 +11,11 @@ from datetime import datetime
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert
 from sqlalchemy.orm import selectinload
 
+from portal.cases.lifecycle import record_escalations
 from portal.extensions import db, insert_new
-from portal.models import Alert, CaseEvent, Role, User
+from portal.models import Alert, Role, User
 from portal.notify import outbox
 from portal.timeutil import to_local, utcnow
 
@@ -114,7 +114,7 @@ class Staff:
 
 
 def fire(firings: list[Firing], now: datetime | None = None, staff: Staff | None = None) -> list[int]:
-    """Record alerts, timeline events for escalations and outbox rows; returns new alert ids."""
+    """Record alerts, timeline events for escalations (through the lifecycle) and outbox rows; new alert ids."""
     if not firings:
         return []
     now = now or utcnow()
@@ -139,16 +139,13 @@ def fire(firings: list[Firing], now: datetime | None = None, staff: Staff | None
             subject = f"[{f.case_number}] {title}"
             body = f"{rule_text}{due}"
             if level >= 1:
-                events.append({"case_id": case_id, "actor_id": None, "at": now, "action": "escalate",
-                               "from_status": None, "to_status": None, "public": False,
-                               "note": f"{level_text}: {rule_text}{due}"})
+                events.append((case_id, f"{level_text}: {rule_text}{due}"))
             kind = "escalation" if level >= 1 else "reminder"
             for user in staff.recipients(f):
                 for channel, address in outbox.channels_for(user, kind):
                     rows.append(outbox.row(user, channel, address, kind, subject, body,
                                            f"alert:{alert_id}", case_id, alert_id, now))
-    if events:
-        db.session.execute(insert(CaseEvent.__table__), events)
+    record_escalations(events, now)
     outbox.queue_rows(rows)
     return [c[0] for c in created]
 
@@ -158,9 +155,9 @@ def firing_for(case, rule: str, level: int = 1, due_at=None) -> Firing:
                   rule, level, case.reopen_count if rule == "reopened_twice" else 0, due_at, case.estate_id)
 
 
-def acknowledge(alert: Alert, user: User, note: str = "") -> bool:
+def acknowledge(alert: Alert, user: User, note: str = "", at: datetime | None = None) -> bool:
     """A manager has seen an escalation (the caller commits); False if it already was."""
     if alert.acknowledged_at is not None:
         return False
-    alert.acknowledged_at, alert.acknowledged_by_id, alert.note = utcnow(), user.id, note.strip()[:500]
+    alert.acknowledged_at, alert.acknowledged_by_id, alert.note = at or utcnow(), user.id, note.strip()[:500]
     return True

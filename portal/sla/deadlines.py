@@ -1,7 +1,6 @@
-"""Per-case deadlines: started, met, paused and re-budgeted as the case moves (SPEC §3, §5).
+"""Per-case deadlines: start, meet, pause and re-budget clocks (SPEC §3, §5); `sla.clocks` says when.
 
-`after_action` is called once per lifecycle action; everything here adds to the
-session and the caller commits.
+Everything here adds to the session and the caller commits.
 """
 from __future__ import annotations
 
@@ -10,18 +9,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_
 
 from portal import settings
-from portal.models import Case, Deadline, Kind, Role, Status
+from portal.models import Case, Deadline
 from portal.models.cases import OPEN_STATUSES, PAUSED_STATUSES
 from portal.sla import calendar, policy
-from portal.timeutil import utcnow
 
 # Clocks that keep running while a case waits on the resident or a third party:
 # a promised date is the department's own word, notices and callbacks are ours to make.
 UNPAUSED = {"promise", "invalid_notice", "callback", "callback_reply"}
-# Clocks the department owns after dispatch, restarted when the case is reopened.
-DEPARTMENT_CLOCKS = ("investigation", "proposal")
-# Actions that answer the investigation and proposal clocks.
-ANSWERS = {"plan", "third_party", "cannot_handle", "complete"}
 
 
 def _shift(cal: calendar.WorkCalendar, metric: str, moment: datetime, seconds: float) -> datetime:
@@ -117,14 +111,14 @@ def meet_reply_promise(case: Case, due: datetime, at: datetime) -> None:
     summarise(case)
 
 
-def _pause(case: Case, at: datetime, cal: calendar.WorkCalendar) -> None:
+def pause(case: Case, at: datetime, cal: calendar.WorkCalendar) -> None:
     for d in case.deadlines:
         if d.running and d.clock not in UNPAUSED:
             d.spent_seconds += _measure(cal, d.metric, d.segment_start, at)
             d.segment_start, d.paused_at, d.next_check_at = None, at, None
 
 
-def _resume(case: Case, at: datetime, cal: calendar.WorkCalendar) -> None:
+def resume(case: Case, at: datetime, cal: calendar.WorkCalendar) -> None:
     for d in case.deadlines:
         if d.met_at is None and d.paused_at is not None:
             d.paused_seconds += (at - d.paused_at).total_seconds()
@@ -153,59 +147,6 @@ def summarise(case: Case) -> None:
     case.due_clock = first.clock if first else None
     case.remind_at = first.remind_at if first else None
     case.sla_paused = case.status in PAUSED_STATUSES
-
-
-def after_action(case: Case, action: str, actor, before: Status | None, public: bool = True,
-                 at: datetime | None = None) -> None:
-    """Bring the case's clocks in line with what just happened to it."""
-    at = at or utcnow()
-    cal = calendar.load()
-    rnd = case.reopen_count
-    if action == "register":
-        start(case, "first_reply", case.received_at, cal)
-        start(case, "resolution", case.received_at, cal)
-        if case.kind == Kind.REPAIR:
-            start(case, "dispatch", case.received_at, cal)
-    elif action == "classify":
-        rebudget(case, cal, at)
-    if actor is not None and actor.role != Role.RESIDENT and public and action not in ("register", "classify"):
-        meet(case, {"first_reply"}, at)  # the first thing the resident hears from us
-    if action in ("dispatch", "reassign"):
-        meet(case, {"dispatch"}, at)
-        for clock in DEPARTMENT_CLOCKS:
-            start(case, clock, at, cal, rnd)
-    if action in ANSWERS:
-        meet(case, set(DEPARTMENT_CLOCKS), at)
-    if action == "plan" and case.promised_at is not None:
-        start(case, "promise", at, cal, rnd, due=case.promised_at)
-    if action == "complete":
-        meet(case, {"resolution", "promise", "dispatch"}, at)
-        start(case, "callback", at, cal, rnd)
-    if action == "mark_invalid":
-        start(case, "invalid_notice", at, cal, rnd)
-    if action == "overturn":
-        meet(case, {"invalid_notice"}, at, cancelled=True)
-        for d in case.deadlines:  # the verdict was wrong: the original clocks count on
-            if d.clock == "resolution" and d.cancelled:
-                d.met_at, d.cancelled = None, False
-                schedule(d, cal)
-    if before in (Status.RESOLVED, Status.CALLBACK_DONE, Status.CLOSED) and case.status == Status.DISPATCHED:
-        # reopened by the resident or by a dissatisfied callback
-        meet(case, {"callback"}, at, cancelled=True)
-        start(case, "resolution", at, cal, rnd)
-        for clock in DEPARTMENT_CLOCKS:
-            start(case, clock, at, cal, rnd)
-    if case.status == Status.CALLBACK_DONE:
-        meet(case, {"callback"}, at)
-    if case.status not in OPEN_STATUSES:
-        keep = {"invalid_notice", "callback", "callback_reply"} if case.status != Status.CLOSED else {"callback_reply"}
-        stop = {d.clock for d in case.deadlines} - keep
-        meet(case, stop, at, cancelled=case.status != Status.RESOLVED)
-    if case.status in PAUSED_STATUSES and before not in PAUSED_STATUSES:
-        _pause(case, at, cal)
-    elif before in PAUSED_STATUSES and case.status not in PAUSED_STATUSES:
-        _resume(case, at, cal)
-    summarise(case)
 
 
 def overdue_clause(now: datetime):

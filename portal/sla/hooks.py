@@ -1,15 +1,13 @@
-"""What happens around every lifecycle action: clocks, immediate escalations, resident notices."""
+"""The deadline area's lifecycle subscribers: clocks, immediate escalations, resident notices."""
 from __future__ import annotations
 
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from datetime import datetime
 
+from portal.cases.lifecycle import acted
 from portal.extensions import db
 from portal.models import Case, CaseEvent, Kind, Severity, Status
-from portal.notify import outbox
-from portal.sla import alerts, deadlines
-
-RESIDENT_NOTICES = {"acknowledge", "plan", "complete", "mark_invalid"}
+from portal.notify.jobs import delivered
+from portal.sla import alerts, clocks, deadlines, notices
 
 
 def detect_repeat(case: Case) -> bool:
@@ -42,28 +40,27 @@ def immediate_rules(case: Case) -> list[str]:
     return rules
 
 
-def _resident_notice(case: Case, name: str, event: CaseEvent) -> None:
-    if case.resident is None or name not in RESIDENT_NOTICES:
-        return
-    with force_locale("zh_Hans_CN"):
-        subjects = {
-            "acknowledge": _("Your case %(number)s has been received", number=case.number),
-            "plan": _("Plan for your case %(number)s", number=case.number),
-            "complete": _("Your case %(number)s is resolved: please confirm", number=case.number),
-            "mark_invalid": _("Your case %(number)s was judged invalid", number=case.number),
-        }
-        subject = subjects[name]
-    kind = "resident_invalid" if name == "mark_invalid" else f"resident_{name}"
-    outbox.notify([case.resident], kind, subject, event.note or "", f"event:{event.id}", case.id)
-
-
-def on_action(case: Case, name: str, user, before: Status | None, event: CaseEvent) -> None:
-    """Called by `perform` and `register_case` after the event is recorded; the caller commits."""
+def on_action(name: str, *, case: Case, user, before: Status | None, event: CaseEvent, at: datetime) -> None:
+    """Subscriber to every lifecycle action: repeat flag, clocks, immediate escalations."""
     if name in ("register", "classify"):
         case.repeat = case.repeat or detect_repeat(case)
-    deadlines.after_action(case, name, user, before, event.public)
+    clocks.apply(case, name, user, before, event.public, at)
     db.session.flush()
     rules = immediate_rules(case)
     if rules:
-        alerts.fire([alerts.firing_for(case, rule) for rule in rules])
-    _resident_notice(case, name, event)
+        alerts.fire([alerts.firing_for(case, rule) for rule in rules], at)
+
+
+def on_notice_delivered(kind: str, *, notification, **_kw) -> None:
+    """A delivered invalid-verdict notice answers the case's notice deadline."""
+    if notification.case is not None:
+        deadlines.meet(notification.case, {"invalid_notice"}, notification.sent_at)
+        deadlines.summarise(notification.case)
+
+
+def init_app(app) -> None:
+    """Connect the deadline and resident-notice subscribers (called by `create_app`)."""
+    acted.connect(on_action, weak=False)
+    delivered.connect(on_notice_delivered, sender="resident_invalid", weak=False)
+    for name in notices.RESIDENT_NOTICES:
+        acted.connect(notices.notify_resident, sender=name, weak=False)

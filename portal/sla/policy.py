@@ -74,7 +74,8 @@ def default(kind: str, severity: str, clock: str) -> Level:
     if clock == "invalid_notice":
         return Level(1, "working_days")
     if clock == "callback":
-        return Level(3, "working_days") if kind == Kind.COMPLAINT.value else Level(None, "working_days")
+        # SPEC §6: complaints and repairs are called back within 3 days (repairs when drawn).
+        return Level(3, "working_days") if kind in (Kind.COMPLAINT.value, Kind.REPAIR.value) else Level(None, "working_days")
     raise KeyError(clock)
 
 

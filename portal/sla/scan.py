@@ -53,10 +53,10 @@ def due_rows(now: datetime, limit: int):
     ).all()
 
 
-def scan(now: datetime | None = None, dry_run: bool = False, limit: int = 5000) -> list[alerts.Firing]:
-    """Fire what crossed a threshold by `now`; with dry_run, only say what would fire."""
-    now = now or utcnow()
-    planned = [_plan(row, now) for row in due_rows(now, limit)]
+def scan(at: datetime | None = None, dry_run: bool = False, limit: int = 5000) -> list[alerts.Firing]:
+    """Fire what crossed a threshold by `at` (default now); with dry_run, only say what would fire."""
+    at = at or utcnow()
+    planned = [_plan(row, at) for row in due_rows(at, limit)]
     firings = [p.firing for p in planned if p.firing is not None]
     if dry_run:
         return firings
@@ -65,6 +65,6 @@ def scan(now: datetime | None = None, dry_run: bool = False, limit: int = 5000) 
             update(Deadline),
             [{"id": p.deadline_id, "stage": p.stage, "next_check_at": p.next_check_at} for p in planned],
         )
-        alerts.fire(firings, now)
+        alerts.fire(firings, at)
     db.session.commit()
     return firings
