@@ -8,34 +8,40 @@ from portal.extensions import db
 def init_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command():
-        """Create the demo estate, accounts and ~200 cases (safe to run again)."""
-        from portal.demo import ACCOUNTS, PASSWORD, seed_demo
+        """Create the demo company (two estates), accounts and ~260 cases (safe to run again)."""
+        from portal.demo import seed_demo
+        from portal.demo_company import account_lines
         created = seed_demo()
         click.echo(f"Demo data ready ({created} new cases).")
-        click.echo("Demo accounts (password for all: %s):" % PASSWORD)
-        for username, name, role, dep, unit, _ in ACCOUNTS:
-            where = f" {unit[0]}-{unit[1]}" if unit else (f" {dep}" if dep else "")
-            click.echo(f"  {username:<10} {role.value:<10} {name}{where}")
+        for line in account_lines():
+            click.echo(line)
 
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--role", type=click.Choice(["resident", "clerk", "department", "manager"]), required=True)
     @click.option("--name", "display_name", required=True)
     @click.option("--department", "department_code", default=None)
+    @click.option("--estate", "estate_names", multiple=True, help="An estate the account works for (repeatable).")
+    @click.option("--unit", "unit_label", default=None,
+                  help="A resident's unit BUILDING-UNIT within --estate: they become its owner.")
+    @click.option("--company", is_flag=True, help="Company-level staff: every estate.")
+    @click.option("--manager-level", type=click.IntRange(1, 2), default=1,
+                  help="Managers: 1 customer-service manager, 2 site manager.")
     @click.password_option()
-    def create_user(username, role, display_name, department_code, password):
+    def create_user(username, role, display_name, department_code, estate_names, unit_label, company,
+                    manager_level, password):
         """Create an account (production has no demo accounts)."""
-        from sqlalchemy import select
-        from portal.models import Department, Role, User
-        dep = db.session.scalar(select(Department).filter_by(code=department_code)) if department_code else None
-        if role == "department" and dep is None:
-            raise click.BadParameter("department accounts need --department CODE")
-        user = User(username=username, display_name=display_name, role=Role(role),
-                    department_id=dep.id if dep else None)
-        user.set_password(password)
-        db.session.add(user)
+        from portal.accounts import AccountError, create_account
+        try:
+            user = create_account(username, role, display_name, password, department_code=department_code,
+                                  estate_names=estate_names, unit_label=unit_label, company=company,
+                                  manager_level=manager_level)
+        except AccountError as exc:
+            raise click.UsageError(str(exc))
         db.session.commit()
-        click.echo(f"Created {username} ({role}).")
+        where = "company-level" if user.company_wide else ", ".join(e.name for e in user.estates)
+        home = f" {user.unit.label}" if user.unit else ""
+        click.echo(f"Created {username} ({role}{'; ' + where if where else ''}{home}).")
 
     @app.cli.command("doctor")
     def doctor():

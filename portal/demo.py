@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import perform
+from portal import org
 from portal.extensions import db
 from portal.models import (
     Building, Case, Category, Channel, Department, Estate, Kind, LocationType, Phrase, Role,
@@ -38,6 +39,7 @@ ACCOUNTS = [  # username, name, role, department code, (building, unit), phone
     ("manager2", "孙浩", Role.MANAGER, None, None, "13900000005"),  # site manager: level-2 escalations
 ]
 SITE_MANAGERS = {"manager2"}
+COMPANY_DEPARTMENTS = {"finance"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["秀英", "建国", "丽", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "霞", "平", "刚", "桂英"]
 TEXTS = {
@@ -91,7 +93,8 @@ def seed_reference() -> dict:
         for floor in (2, 5, 8, 12, 15, 18):
             for door in (1, 2):
                 units.append(_get_or_create(Unit, building_id=building.id, number=f"{floor:02d}0{door}"))
-    deps = {code: _get_or_create(Department, code=code, defaults={"name": name}) for code, name in DEPARTMENTS}
+    deps = {code: _get_or_create(Department, code=code, defaults={  # finance is company-wide
+        "name": name, "estate_id": None if code in COMPANY_DEPARTMENTS else estate.id}) for code, name in DEPARTMENTS}
     for code, name, dep in CATEGORIES:
         _get_or_create(Category, code=code, defaults={"name": name, "default_department_id": deps[dep].id})
     if db.session.scalar(select(func.count(Phrase.id))) == 0:
@@ -121,7 +124,7 @@ def seed_reference() -> dict:
                      phone=f"137{unit.id:08d}", unit_id=unit.id, password_hash=hashed.password_hash)
             db.session.add(u)
     db.session.flush()
-    return {"users": users, "deps": deps, "hash": ref_hash}
+    return {"users": users, "deps": deps, "hash": ref_hash, "estate": estate}
 
 
 def _step(case, name, ref, at, rng):
@@ -132,8 +135,8 @@ def _step(case, name, ref, at, rng):
         data = {"category_id": case.category_id, "severity": rng.choice(["major", "important", "minor", "minor"]),
                 "urgent": case.kind == Kind.REPAIR and rng.random() < .2}
     elif name == "dispatch":
-        dep = case.category.default_department_id if case.category else deps["engineering"].id
-        data = {"department_id": dep}
+        dep = org.default_department(case.category, case.estate_id)
+        data = {"department_id": dep.id if dep else deps["engineering"].id}
     elif name in ("accept", "plan", "complete", "third_party", "cannot_handle", "await_resident"):
         staff = users["eng1"] if case.department_id == deps["engineering"].id else users["sec1"]
         staff = _dept_actor(staff, case)
@@ -203,19 +206,20 @@ def _dept_actor(default, case):
     return user
 
 
-def seed_cases(ref, count: int = 200) -> int:
-    """Cases spread over the last 60 days, each walked through the real lifecycle."""
-    rng = random.Random(2026)
-    residents = list(db.session.scalars(select(User).where(User.role == Role.RESIDENT).order_by(User.id)))
-    cats = list(db.session.scalars(select(Category).order_by(Category.id)))
-    finals = [name for name, n in MIX for _ in range(n)][:count]
+def seed_cases(ref, count: int = 200, mix=MIX, texts=TEXTS, seed: int = 2026) -> int:
+    """Cases of the ref's estate spread over the last 60 days, each walked through the real lifecycle."""
+    rng = random.Random(seed)
+    residents = list(db.session.scalars(select(User).join(Unit, User.unit_id == Unit.id).join(Building).where(
+        User.role == Role.RESIDENT, Building.estate_id == ref["estate"].id).order_by(User.id)))
+    cats = org.categories_for(ref["estate"].id)
+    finals = [name for name, n in mix for _ in range(n)][:count]
     rng.shuffle(finals)
     now = utcnow()
     for i, final in enumerate(finals):
         resident = residents[i % 7] if i % 3 == 0 else rng.choice(residents)
         cat = rng.choice(cats)
         kind = rng.choice([Kind.COMPLAINT, Kind.COMPLAINT, Kind.REPAIR, Kind.REPAIR, Kind.ENQUIRY, Kind.SUGGESTION])
-        desc, req = TEXTS[cat.code]
+        desc, req = texts[cat.code]
         at = now - timedelta(days=60 * (count - i) / count, minutes=rng.randint(0, 600))
         case = register_case(actor=ref["users"]["clerk1"], resident=resident, kind=kind,
                              channel=rng.choice(list(Channel)), description=desc, request=req,
@@ -231,11 +235,14 @@ def seed_cases(ref, count: int = 200) -> int:
 
 
 def seed_demo() -> int:
-    """Create the demo estate; cases only when the database has none yet."""
+    """Create the demo company: 翠湖花园 (cases only when the database has none yet), then 清风苑."""
+    from portal import demo_company
     ref = seed_reference()
+    demo_company.scope_home_accounts(ref)
     created = 0
     if db.session.scalar(select(func.count(Case.id))) == 0:
         created = seed_cases(ref)
+    created += demo_company.seed_second_estate(ref)
     seed_callbacks()
     db.session.commit()
     return created

@@ -37,7 +37,7 @@ settings.define("callback_new_resident_days", 30, _l("Plan: new residents called
 def callback_due(case) -> datetime:
     """When the callback for a resolved case is due: its kind's "callback" service level (/admin/deadlines)."""
     cal = calendar.load()
-    lvl = policy.level(case.kind, case.severity, "callback")
+    lvl = policy.level(case.kind, case.severity, "callback", case.estate_id)
     if not lvl.active:  # switched off for this kind: the default for complaints and repairs
         lvl = policy.default(case.kind.value, "", "callback")
     metric, seconds = policy.budget(lvl, cal.day_seconds)

@@ -7,6 +7,7 @@ from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 
+from portal import org
 from portal.extensions import db
 from portal.models import Case, Department, Role, Status, User
 
@@ -56,9 +57,9 @@ def _require(data: dict, key: str, message) -> str:
     return value
 
 
-def _department(data: dict) -> Department:
+def _department(case: Case, data: dict) -> Department:
     dep = db.session.get(Department, data.get("department_id") or 0)
-    if dep is None:
+    if not org.serves(dep, case.estate_id):  # only a department serving the case's estate
         raise TransitionError(_l("Choose a department."), field="department_id")
     return dep
 
@@ -79,7 +80,7 @@ def _acknowledge(case: Case, user: User, data: dict, at: datetime) -> str:
 @action("classify", _l("Classify"), STAFF, ANY_OPEN | {S.RESOLVED})
 def _classify(case: Case, user: User, data: dict, at: datetime) -> str:
     from portal.labels import SEVERITY, label
-    if not data.get("category_id"):
+    if not data.get("category_id") or not org.offers(int(data["category_id"]), case.estate_id):
         raise TransitionError(_l("Choose a category."), field="category_id")
     if not data.get("severity"):
         raise TransitionError(_l("Choose a severity."), field="severity")
@@ -103,7 +104,7 @@ def _classify(case: Case, user: User, data: dict, at: datetime) -> str:
 def _dispatch(case: Case, user: User, data: dict, at: datetime) -> str:
     if case.category_id is None or case.severity is None:
         raise TransitionError(_l("Classify the case (category and severity) before dispatching."))
-    dep = _department(data)
+    dep = _department(case, data)
     case.department_id = dep.id
     return " ".join(p for p in (dep.name, (data.get("note") or "").strip()) if p)
 
@@ -121,7 +122,7 @@ def _overturn(case: Case, user: User, data: dict, at: datetime) -> str:
 
 @action("reassign", _l("Reassign"), {Role.MANAGER}, {S.DISPATCHED, S.IN_PROGRESS, S.THIRD_PARTY}, S.DISPATCHED, public=False)
 def _reassign(case: Case, user: User, data: dict, at: datetime) -> str:
-    dep = _department(data)
+    dep = _department(case, data)
     if dep.id == case.department_id:
         raise TransitionError(_l("The case is already with this department."), field="department_id")
     case.department_id = dep.id

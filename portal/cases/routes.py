@@ -3,6 +3,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import org
 from portal.access import ALL_ROLES, get_attachment_or_404, get_case_or_404, may_act, role_required
 from portal.board.listing import case_list
 from portal.cases import bp
@@ -13,8 +14,7 @@ from portal.cases.service import action_form, new_case_form, submit_action
 from portal.cases.uploads import UploadError, path_of, save_photos, validate_photos
 from portal.extensions import db
 from portal.htmx import render, targets
-from portal.models import Case, CaseEvent, Channel, Phrase, Role
-from sqlalchemy import select
+from portal.models import Case, CaseEvent, Channel, Role
 from sqlalchemy.orm import joinedload, selectinload
 
 
@@ -78,7 +78,7 @@ def _case_context(case, submitted=None):
     events = [e for e in case.events if e.public or current_user.role != Role.RESIDENT]
     phrases = []
     if any(a.name == "acknowledge" for a in actions):
-        phrases = db.session.scalars(select(Phrase).where(Phrase.active.is_(True)).order_by(Phrase.position)).all()
+        phrases = org.phrases_for(case.estate_id)
     return {"case": case, "actions": actions, "forms": forms, "events": events, "phrases": phrases,
             "open_action": submitted.meta_name if submitted is not None else None}
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.access import own_estate_choices
 from portal.cases.forms import ACTION_FORMS, ClassifyForm, DispatchForm, NewCaseForm
 from portal.cases.lifecycle import ACTIONS, TransitionError, perform
-from portal import stamp
+from portal import org, stamp
 from portal.cases.uploads import UploadError, save_photos, validate_photos
 from portal.extensions import db
 from portal.labels import opts
@@ -38,6 +38,15 @@ def estate_choices(user: User | None = None) -> list[tuple[int, str]]:
     return found if user is None else own_estate_choices(user, found)
 
 
+def estate_options(kind: str, estate_id: int | None) -> list[tuple[int, str]]:
+    """(id, name) of the departments or categories offered in an estate (portal.org), once per request."""
+    memo = g.setdefault("estate_options", {})
+    if (kind, estate_id) not in memo:
+        rows = org.departments_for(estate_id) if kind == "departments" else org.categories_for(estate_id)
+        memo[(kind, estate_id)] = [(r.id, r.name) for r in rows]
+    return list(memo[(kind, estate_id)])
+
+
 def _choices(name: str, query) -> list[tuple[int, str]]:
     """(id, name) pairs: once per request from the cache kept under the data stamp."""
     if name not in g:
@@ -52,7 +61,7 @@ def action_form(name: str, case: Case, submitted: bool = False):
     form = cls(prefix=name) if submitted else cls(formdata=None, prefix=name)
     formdata = True if submitted else None
     if isinstance(form, ClassifyForm):
-        form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+        form.category_id.choices = opts([(0, _("— choose —"))] + estate_options("categories", case.estate_id))
         if formdata is None:
             form.category_id.data = case.category_id or 0
             form.severity.data = case.severity.value if case.severity else "minor"
@@ -60,10 +69,10 @@ def action_form(name: str, case: Case, submitted: bool = False):
             form.group_complaint.data = case.group_complaint
             form.agitated.data = case.agitated
     if isinstance(form, DispatchForm):
-        form.department_id.choices = opts([(0, _("— choose —"))] + department_choices())
+        form.department_id.choices = opts([(0, _("— choose —"))] + estate_options("departments", case.estate_id))
         if formdata is None:
-            default = case.category.default_department_id if case.category else None
-            form.department_id.data = default or 0
+            default = org.default_department(case.category, case.estate_id)
+            form.department_id.data = default.id if default else 0
     if formdata is None:
         form.version.data = str(case.version_id)
     return form
@@ -81,11 +90,20 @@ def current_units(user: User) -> list[tuple[int, str]]:
 
 
 def new_case_form(user: User) -> NewCaseForm:
-    """The resident's form, with the categories and their current units."""
+    """The resident's form: their current units, and the categories of their home unit's estate (portal.org)."""
+    from portal.cases.intake import site_of
     form = NewCaseForm()
-    form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+    estate_id = site_of(user.unit_id) if user.unit_id else None
+    form.category_id.choices = opts([(0, _("— choose —"))] + estate_options("categories", estate_id))
     form.unit_id.choices = current_units(user)
     return form
+
+
+def desk_categories(user: User) -> list[tuple[int, str]]:
+    """Categories offered in any estate the member of staff works for (every estate when company-level)."""
+    estate_ids = [e.id for e in user.estates] if not user.company_wide else []
+    estate_ids = estate_ids or None  # company-level, or no estate yet: the case's estate is not known
+    return [(c.id, c.name) for c in org.categories_for_any(estate_ids)]
 
 
 @dataclass

@@ -5,9 +5,10 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import org
 from portal.access import STAFF, estate_ids, role_required, sees_estate
-from portal.cases.intake import find_residents, register_case
-from portal.cases.service import category_choices, estate_choices
+from portal.cases.intake import find_residents, register_case, site_of
+from portal.cases.service import desk_categories, estate_choices
 from portal.cases.uploads import UploadError, save_photos, validate_photos
 from portal.desk import bp
 from portal.desk.forms import RegisterForm
@@ -44,13 +45,17 @@ def _site(form: RegisterForm, resident: User | None) -> int | None:
 def register():
     """Register a case for a resident; the receipt with its number follows at once."""
     form = RegisterForm()
-    form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+    form.category_id.choices = opts([(0, _("— choose —"))] + desk_categories(current_user))
     form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
     valid = form.validate_on_submit()
     resident = _resident(form) if request.method == "POST" else None
     photo_errors = validate_photos(form.photos.data) if valid else []
     site = _site(form, resident) if valid else None
-    if valid and not form.resident_id.errors and not form.estate_id.errors and not photo_errors:
+    estate = site or site_of(resident.unit_id if resident is not None else None)
+    if valid and not form.resident_id.errors and not org.offers(form.category_id.data, estate):
+        form.category_id.errors = list(form.category_id.errors) + [_("Choose a category.")]
+    if (valid and not form.resident_id.errors and not form.estate_id.errors and not form.category_id.errors
+            and not photo_errors):
         received = form.received_at.data
         case = register_case(
             actor=current_user, resident=resident, kind=form.kind.data, channel=form.channel.data,

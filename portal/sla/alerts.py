@@ -11,6 +11,7 @@ from datetime import datetime
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from portal.cases.lifecycle import record_escalations
 from portal.extensions import db, insert_new
@@ -49,6 +50,7 @@ class Firing:
     level: int
     round: int
     due_at: datetime | None
+    estate_id: int | None = None
 
 
 def rule_label(rule: str, level: int) -> str:
@@ -61,13 +63,15 @@ def _insert_new(rows: list[dict]) -> list[tuple]:
 
 
 class Staff:
-    """Everyone an alert can go to, read in one query per scan."""
+    """Everyone an alert can go to, read in two queries per scan."""
 
     def __init__(self):
         people = db.session.scalars(
-            db.select(User).where(User.active.is_(True), User.role.in_((Role.CLERK, Role.MANAGER, Role.DEPARTMENT)))
+            db.select(User).options(selectinload(User.estates))
+            .where(User.active.is_(True), User.role.in_((Role.CLERK, Role.MANAGER, Role.DEPARTMENT)))
         ).all()
         self.by_id = {u.id: u for u in people}
+        self.estates = {u.id: {e.id for e in u.estates} for u in people}
         self.clerks = [u for u in people if u.role == Role.CLERK]
         self.managers = {lvl: [u for u in people if u.role == Role.MANAGER and (u.manager_level or 1) == lvl]
                          for lvl in (1, 2)}
@@ -76,9 +80,26 @@ class Staff:
             if u.role == Role.DEPARTMENT and u.department_id:
                 self.departments.setdefault(u.department_id, []).append(u)
 
+    def _of_estate(self, people: list[User], estate_id: int | None) -> list[User]:
+        """Those working for the estate, else the company-level ones (everyone when the estate is unknown)."""
+        if estate_id is None:
+            return list(people)
+        own = [u for u in people if not u.company_wide and estate_id in self.estates[u.id]]
+        return own or [u for u in people if u.company_wide]
+
+    def managers_for(self, estate_id: int | None, level: int) -> list[User]:
+        """Escalation level 1 (customer-service manager) or 2 (site manager): the estate's own managers
+        of that level, else the company-level ones; nobody at level 2 means level 1's. An escalation
+        never goes unread: with nobody for the estate at all, every manager of the level gets it."""
+        for lvl in dict.fromkeys((level, 1)):
+            chosen = self._of_estate(self.managers.get(lvl, []), estate_id)
+            if chosen:
+                return chosen
+        return list(self.managers.get(level) or self.managers.get(1) or [])
+
     def recipients(self, f: Firing) -> list[User]:
         if f.level >= 1:
-            chosen = list(self.managers.get(f.level) or self.managers.get(1) or [])
+            chosen = self.managers_for(f.estate_id, f.level)
             owner = self.by_id.get(f.owner_id)
             if owner is not None and owner not in chosen:
                 chosen.append(owner)
@@ -86,7 +107,9 @@ class Staff:
         if f.rule in ("first_reply", "invalid_notice", "callback", "callback_reply", "dispatch") \
                 or not f.department_id:
             clerk = self.by_id.get(f.registered_by_id)
-            return [clerk] if clerk is not None and clerk.role == Role.CLERK else self.clerks
+            if clerk is not None and clerk.role == Role.CLERK:
+                return [clerk]
+            return self._of_estate(self.clerks, f.estate_id) or self.clerks
         return self.departments.get(f.department_id, [])
 
 
@@ -129,7 +152,7 @@ def fire(firings: list[Firing], now: datetime | None = None, staff: Staff | None
 
 def firing_for(case, rule: str, level: int = 1, due_at=None) -> Firing:
     return Firing(case.id, case.number, case.department_id, case.registered_by_id, case.owner_id,
-                  rule, level, case.reopen_count if rule == "reopened_twice" else 0, due_at)
+                  rule, level, case.reopen_count if rule == "reopened_twice" else 0, due_at, case.estate_id)
 
 
 def acknowledge(alert: Alert, user: User, note: str = "", at: datetime | None = None) -> bool:

@@ -56,7 +56,7 @@ def schedule(d: Deadline, cal: calendar.WorkCalendar) -> None:
 def _budget(case: Case, clock: str, cal: calendar.WorkCalendar) -> tuple[str, float] | None:
     if clock == "dispatch" and case.urgent:
         return "clock", settings.get("urgent_dispatch_minutes") * 60.0
-    lvl = policy.level(case.kind, case.severity, clock)
+    lvl = policy.level(case.kind, case.severity, clock, case.estate_id)
     return policy.budget(lvl, cal.day_seconds) if lvl.active else None
 
 

@@ -1,4 +1,4 @@
-"""Service levels per kind and severity (SPEC §3), defaults overridable by managers."""
+"""Service levels per kind and severity (SPEC §3): built-in defaults, company rules, estate rules."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,20 +79,24 @@ def default(kind: str, severity: str, clock: str) -> Level:
     raise KeyError(clock)
 
 
-def _overrides() -> dict[tuple[str, str, str], Level]:
+def _overrides() -> dict[tuple[int | None, str, str, str], Level]:
     cached = g.get("_sla_rules") if has_app_context() else None
     if cached is None:
-        cached = {(r.kind, r.severity, r.clock): Level(r.amount, r.unit) for r in db.session.scalars(db.select(SlaRule))}
+        cached = {(r.estate_id, r.kind, r.severity, r.clock): Level(r.amount, r.unit)
+                  for r in db.session.scalars(db.select(SlaRule))}
         if has_app_context():
             g._sla_rules = cached
     return cached
 
 
-def level(kind, severity, clock: str) -> Level:
-    """The level in force for a case of this kind and severity."""
+def level(kind, severity, clock: str, estate_id: int | None = None) -> Level:
+    """The level in force for a case of this kind and severity in the estate: the estate's rule,
+    else the company's (estate_id NULL), else the built-in default."""
     kind = getattr(kind, "value", kind)
     severity = getattr(severity, "value", severity) or ""
-    return _overrides().get((kind, severity, clock)) or default(kind, severity, clock)
+    rules = _overrides()
+    found = rules.get((estate_id, kind, severity, clock)) if estate_id is not None else None
+    return found or rules.get((None, kind, severity, clock)) or default(kind, severity, clock)
 
 
 def budget(lvl: Level, day_seconds: float) -> tuple[str, float]:
@@ -107,11 +111,13 @@ def budget(lvl: Level, day_seconds: float) -> tuple[str, float]:
     }[lvl.unit]
 
 
-def save(kind: str, severity: str, clock: str, amount: float | None, unit: str) -> None:
-    """Store one manager override (the caller commits)."""
-    row = db.session.scalar(db.select(SlaRule).filter_by(kind=kind, severity=severity, clock=clock))
+def save(kind: str, severity: str, clock: str, amount: float | None, unit: str,
+         estate_id: int | None = None) -> None:
+    """Store one manager override, the company's or (estate_id) one estate's; the caller commits."""
+    row = db.session.scalar(db.select(SlaRule).filter_by(estate_id=estate_id, kind=kind, severity=severity,
+                                                         clock=clock))
     if row is None:
-        row = SlaRule(kind=kind, severity=severity, clock=clock)
+        row = SlaRule(estate_id=estate_id, kind=kind, severity=severity, clock=clock)
         db.session.add(row)
     row.amount, row.unit = amount, unit
     g.pop("_sla_rules", None)

@@ -43,7 +43,7 @@ def _plan(row, now: datetime) -> Planned:
         level = _advance(d)
         firings.append(alerts.Firing(row.case_id, row.number, row.department_id, row.registered_by_id,
                                      row.owner_id, row.clock, level, row.round,
-                                     row.level2_at if level == 2 else row.due_at))
+                                     row.level2_at if level == 2 else row.due_at, row.estate_id))
     return Planned(row.id, d.stage, next_check(d), firings)
 
 
@@ -51,7 +51,7 @@ def due_rows(now: datetime, limit: int):
     return db.session.execute(
         select(Deadline.id, Deadline.case_id, Deadline.clock, Deadline.round, Deadline.stage,
                Deadline.remind_at, Deadline.due_at, Deadline.level2_at, Deadline.segment_start,
-               Case.number, Case.department_id, Case.registered_by_id, Case.owner_id)
+               Case.number, Case.department_id, Case.registered_by_id, Case.owner_id, Case.estate_id)
         .join(Case, Case.id == Deadline.case_id)
         .where(Deadline.next_check_at <= now)
         .order_by(Deadline.next_check_at)
