@@ -64,3 +64,7 @@ def settings_page():
         flash(_("Settings saved."), "success")
         return redirect(url_for("admin.settings_page"))
     return render_template("admin/settings.html", form=form, sections=sections(form))
+
+
+# The administration screens (SPEC §9) register on the same blueprint.
+from portal.admin import audit_log, catalog, places, residents, staff  # noqa: E402,F401
