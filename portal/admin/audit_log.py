@@ -22,7 +22,7 @@ from portal.models import AuditEntry, Role, User
 from portal.timeutil import local_zone
 
 OBJECT_TYPES = {
-    "estate": _l("Estate"), "building": _l("Building"), "unit": _l("Unit"), "resident": _l("Resident"),
+    "estate": _l("Estate"), "building": _l("Building"), "unit": _l("Housing unit"), "resident": _l("Resident"),
     "residency": _l("Household"), "user": _l("Staff account"), "department": _l("Department"),
     "category": _l("Category"), "category_override": _l("Category at an estate"), "setting": _l("Setting"),
     "phrase": _l("Phrase"), "service_level": _l("Service level"), "calendar": _l("Holiday calendar"),

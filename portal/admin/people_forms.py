@@ -19,7 +19,7 @@ class HouseholdForm(FlaskForm):
     """A resident moves into a unit."""
 
     estate_id = SelectField(_l("Estate"), coerce=int, validators=[DataRequired(_l("Choose an estate."))])
-    unit = StringField(_l("Unit"), validators=[DataRequired(_l("Enter the unit, e.g. 1栋-0101.")), Length(max=80)])
+    unit = StringField(_l("Housing unit"), validators=[DataRequired(_l("Enter the unit, e.g. 1栋-0101.")), Length(max=80)])
     relation = SelectField(_l("Relation"), validators=[DataRequired()])
     moved_in = DateField(_l("Moved in"), validators=[DataRequired(_l("Enter the move-in date."))])
 
