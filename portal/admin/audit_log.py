@@ -17,8 +17,9 @@ from portal.admin import bp, scope
 from portal.admin.listing import like, list_args, list_filter, page_of
 from portal.forms import DateField
 from portal.htmx import render
-from portal.labels import opts
-from portal.models import AuditEntry, Role, User
+from portal.extensions import db
+from portal.labels import RELATION, ROLE, label, opts
+from portal.models import AuditEntry, Building, Department, Estate, Role, User
 from portal.timeutil import local_zone
 
 OBJECT_TYPES = {
@@ -43,16 +44,60 @@ class AuditFilter(FlaskForm):
     estate = SelectField(_l("Estate"), validators=[Optional()])
 
 
-def _diff(entry: AuditEntry) -> list[tuple[str, object, object]]:
-    """(field, before, after) for the entry's fields."""
+FIELDS = {
+    "name": _l("Name"), "display_name": _l("Name"), "active": _l("In use"), "position": _l("Order"),
+    "phone": _l("Mobile"), "email": _l("E-mail"), "role": _l("Role"), "estate_ids": _l("Estates"),
+    "estate_id": _l("Estate"), "department_id": _l("Department"), "default_department_id": _l("Default department"),
+    "manager_level": _l("Manager level"), "company_wide": _l("Company level"), "username": _l("User name"),
+    "building_id": _l("Building"), "number": _l("Unit number"), "area": _l("Area (m²)"), "unit_id": _l("Housing unit"),
+    "user_id": _l("Resident"), "relation": _l("Relation"), "moved_in": _l("Moved in"), "moved_out": _l("Moved out"),
+    "text": _l("Phrase"), "password_temporary": _l("Temporary password"), "holidays": _l("Holidays"),
+    "workdays": _l("Make-up working days"), "amount": _l("Amount"), "unit": _l("Time unit"),
+}
+
+
+def _names(model, ids) -> dict:
+    ids = {i for i in ids if isinstance(i, int)}
+    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all()) if ids else {}
+
+
+def _present(entries: list[AuditEntry]):
+    """Each entry's (field label, before, after) with ids shown as names and flags as yes/no."""
     def load(text):
         try:
             value = json.loads(text) if text else {}
         except ValueError:
             value = {}
         return value if isinstance(value, dict) else {"value": value}
-    before, after = load(entry.before), load(entry.after)
-    return [(k, before.get(k, ""), after.get(k, "")) for k in sorted(set(before) | set(after))]
+    loaded = {e.id: (load(e.before), load(e.after)) for e in entries}
+    values = [v for b, a in loaded.values() for d in (b, a) for v in d.items()]
+    wanted = lambda *keys: {x for k, v in values if k in keys for x in (v if isinstance(v, list) else [v])}  # noqa: E731
+    estates = _names(Estate, wanted("estate_ids", "estate_id"))
+    departments = _names(Department, wanted("department_id", "default_department_id"))
+    buildings = _names(Building, wanted("building_id"))
+
+    def show(key, value):
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        if key == "estate_ids" and isinstance(value, list):
+            return "、".join(str(estates.get(i, i)) for i in value) or "—"
+        lookup = {"estate_id": estates, "department_id": departments, "default_department_id": departments,
+                  "building_id": buildings}.get(key)
+        if lookup is not None:
+            return lookup.get(value, value)
+        if key == "role":
+            return label(ROLE, value)
+        if key == "relation":
+            return label(RELATION, value)
+        return value
+
+    out = {}
+    for entry_id, (before, after) in loaded.items():
+        out[entry_id] = [(str(FIELDS.get(k, k)), show(k, before.get(k)), show(k, after.get(k)))
+                         for k in sorted(set(before) | set(after))]
+    return out
 
 
 def _start(day) -> datetime:
@@ -84,6 +129,7 @@ def audit_log():
     if values.get("until"):
         stmt = stmt.where(AuditEntry.at < _start(values["until"] + timedelta(days=1)))
     args = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in list_args(values).items()}
-    return render("admin/audit.html", "admin/_audit.html", "audit-list", filters=filters, page=page_of(stmt, 50),
-                  args=args, diff=_diff, types=OBJECT_TYPES, actions=ACTIONS,
+    page = page_of(stmt, 50)
+    return render("admin/audit.html", "admin/_audit.html", "audit-list", filters=filters, page=page,
+                  args=args, diffs=_present(page.items), types=OBJECT_TYPES, actions=ACTIONS,
                   estate_names={e.id: e.name for e in estates})

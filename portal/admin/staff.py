@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.access import role_required
 from portal.admin import accounts, bp, scope
 from portal.admin.forms import ButtonForm
+from portal.admin.households import normalise_mobile
 from portal.admin.listing import like, list_args, list_filter, page_of, whole_page
 from portal.admin.people_forms import NewStaffForm, StaffFilter, StaffForm
 from portal.extensions import db
@@ -34,7 +35,8 @@ def _choices(form) -> None:
 
 
 def _values(form) -> dict:
-    return {"display_name": form.display_name.data.strip(), "phone": (form.phone.data or "").strip() or None,
+    phone = (form.phone.data or "").strip()
+    return {"display_name": form.display_name.data.strip(), "phone": normalise_mobile(phone) or phone or None,
             "email": (form.email.data or "").strip() or None, "role": form.role.data,
             "estate_ids": list(form.estates.data or []), "department_id": form.department_id.data or None,
             "manager_level": form.manager_level.data or 1, "company_wide": bool(form.company_wide.data)}
