@@ -67,7 +67,7 @@ def residents():
                 flash(_("%(name)s added to %(unit)s.", name=person.display_name, unit=unit.label) if created else
                       _("%(name)s (already registered with this mobile) added to %(unit)s.",
                         name=person.display_name, unit=unit.label), "success")
-                return redirect(url_for("admin.resident", user_id=person.id))
+                return redirect(url_for("admin.resident", resident_id=person.id))
     filters, values = list_filter(ResidentFilter)
     today = local_now().date()
     stmt = (select(Residency).join(Residency.user).join(Residency.unit).join(Unit.building)
@@ -122,11 +122,11 @@ def _resident_page(person, edit=None, household=None, moving=None):
                       household=household)
 
 
-@bp.route("/admin/residents/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/admin/residents/<int:resident_id>", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
-def resident(user_id: int):
+def resident(resident_id: int):
     """One resident: name and mobile, households (move in, move out), the account, their cases."""
-    person = _resident_or_404(user_id)
+    person = _resident_or_404(resident_id)
     form = ResidentForm()
     if form.validate_on_submit():
         mobile = households.normalise_mobile(form.mobile.data)
@@ -141,7 +141,7 @@ def resident(user_id: int):
                        estate_id=_an_estate(person), summary=person.display_name)
             db.session.commit()
             flash(_("Resident saved."), "success")
-            return redirect(url_for("admin.resident", user_id=person.id))
+            return redirect(url_for("admin.resident", resident_id=person.id))
     return _resident_page(person, edit=form if request.method == "POST" else None)
 
 
@@ -152,11 +152,11 @@ def _an_estate(person) -> int | None:
                              .order_by((Unit.id == person.unit_id).desc(), Residency.moved_in.desc()).limit(1))
 
 
-@bp.route("/admin/residents/<int:user_id>/units", methods=["POST"])
+@bp.route("/admin/residents/<int:resident_id>/units", methods=["POST"])
 @role_required(Role.MANAGER)
-def add_household(user_id: int):
+def add_household(resident_id: int):
     """The resident moves into (another) unit."""
-    person = _resident_or_404(user_id)
+    person = _resident_or_404(resident_id)
     form = HouseholdForm(prefix="hh")
     _household_choices(form)
     if form.validate_on_submit():
@@ -167,7 +167,7 @@ def add_household(user_id: int):
             households.add_residency(current_user, person, unit, Relation(form.relation.data), form.moved_in.data)
             db.session.commit()
             flash(_("%(name)s added to %(unit)s.", name=person.display_name, unit=unit.label), "success")
-            return redirect(url_for("admin.resident", user_id=person.id))
+            return redirect(url_for("admin.resident", resident_id=person.id))
     return _resident_page(person, household=form)
 
 
@@ -190,19 +190,19 @@ def move_out(residency_id: int):
             db.session.commit()
             flash(_("%(name)s moved out of %(unit)s.", name=person.display_name, unit=residency.unit.label),
                   "success")
-            return redirect(url_for("admin.resident", user_id=person.id))
+            return redirect(url_for("admin.resident", resident_id=person.id))
     return _resident_page(person, moving=form)
 
 
-@bp.route("/admin/residents/<int:user_id>/account", methods=["POST"])
+@bp.route("/admin/residents/<int:resident_id>/account", methods=["POST"])
 @role_required(Role.MANAGER)
-def resident_account(user_id: int):
+def resident_account(resident_id: int):
     """Deactivate the resident's account (its sessions end at once), or reactivate it."""
-    person = _resident_or_404(user_id)
+    person = _resident_or_404(resident_id)
     form = ButtonForm()
     if form.validate_on_submit():
         households.set_active(current_user, person, not person.active, _an_estate(person))
         db.session.commit()
         flash(_("Account reactivated.") if person.active else _("Account deactivated; its sessions have ended."),
               "success")
-    return redirect(url_for("admin.resident", user_id=person.id))
+    return redirect(url_for("admin.resident", resident_id=person.id))

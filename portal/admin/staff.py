@@ -114,11 +114,11 @@ def _account_page(user, form=None, password=None, created=False, problem=None):
     return response
 
 
-@bp.route("/admin/staff/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/admin/staff/<int:account_id>", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
-def staff_account(user_id: int):
+def staff_account(account_id: int):
     """One staff account: name, role, estates, department, level; changing role or scope ends its sessions."""
-    user = _account_or_404(user_id)
+    user = _account_or_404(account_id)
     form = StaffForm()
     _choices(form)
     if form.validate_on_submit():
@@ -130,15 +130,15 @@ def staff_account(user_id: int):
         else:
             db.session.commit()
             flash(_("Account saved."), "success")
-            return redirect(url_for("admin.staff_account", user_id=user.id))
+            return redirect(url_for("admin.staff_account", account_id=user.id))
     return _account_page(user, form=form if request.method == "POST" else None)
 
 
-@bp.route("/admin/staff/<int:user_id>/active", methods=["POST"])
+@bp.route("/admin/staff/<int:account_id>/active", methods=["POST"])
 @role_required(Role.MANAGER)
-def staff_active(user_id: int):
+def staff_active(account_id: int):
     """Deactivate the account (every session ends at once) or reactivate it."""
-    user = _account_or_404(user_id)
+    user = _account_or_404(account_id)
     if ButtonForm().validate_on_submit():
         try:
             accounts.set_active(current_user, user, not user.active)
@@ -150,16 +150,16 @@ def staff_active(user_id: int):
               "success")
     if user.id == current_user.id and not user.active:
         return redirect(url_for("auth.login"))
-    return redirect(url_for("admin.staff_account", user_id=user.id))
+    return redirect(url_for("admin.staff_account", account_id=user.id))
 
 
-@bp.route("/admin/staff/<int:user_id>/password", methods=["POST"])
+@bp.route("/admin/staff/<int:account_id>/password", methods=["POST"])
 @role_required(Role.MANAGER)
-def staff_password(user_id: int):
+def staff_password(account_id: int):
     """Issue a new temporary password, shown once; the old one and every session stop working."""
-    user = _account_or_404(user_id)
+    user = _account_or_404(account_id)
     if not ButtonForm().validate_on_submit() or not user.active:
-        return redirect(url_for("admin.staff_account", user_id=user.id))
+        return redirect(url_for("admin.staff_account", account_id=user.id))
     password = accounts.reset_password(current_user, user)
     db.session.commit()
     return _account_page(user, password=password)
