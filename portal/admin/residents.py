@@ -14,6 +14,7 @@ from portal.admin.listing import like, list_args, list_filter, page_of, whole_pa
 from portal.admin.people_forms import AddResidentForm, HouseholdForm, MoveOutForm, ResidentFilter, ResidentForm
 from portal.audit import snapshot
 from portal.extensions import db
+from portal.forms import get_by_id
 from portal.htmx import render
 from portal.labels import RELATION, choices, opts
 from portal.models import Building, Case, Relation, Residency, Role, Unit, User
@@ -45,7 +46,7 @@ def _unit_from(form) -> Unit | None:
 def residents():
     """Current residents of this manager's estates (search by name, mobile or unit); add one."""
     form = AddResidentForm(prefix="new")
-    preset = db.session.get(Unit, request.args.get("unit", 0, type=int) or 0)
+    preset = get_by_id(Unit, request.args.get("unit"))
     preset = preset if preset and scope.may_administer(current_user, preset.building.estate_id) else None
     _household_choices(form, preset)
     if request.method == "GET":
