@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from portal.models import Channel, Kind, LocationType, Role, Severity, Status
+from portal.models import Channel, Kind, LocationType, Relation, Role, Severity, Status
 
 KIND = {
     Kind.COMPLAINT: _l("Complaint"),
@@ -43,6 +43,11 @@ ROLE = {
     Role.CLERK: _l("Customer service"),
     Role.DEPARTMENT: _l("Department"),
     Role.MANAGER: _l("Manager"),
+}
+RELATION = {
+    Relation.OWNER: _l("Owner"),
+    Relation.FAMILY: _l("Family member"),
+    Relation.TENANT: _l("Tenant"),
 }
 LOCATION = {
     LocationType.UNIT: _l("My unit"),

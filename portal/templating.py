@@ -25,11 +25,14 @@ NAV = {
     Role.DEPARTMENT: [("department.queue", _l("Work queue"))],
     Role.MANAGER: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
                    ("escalation.escalations", _l("Escalations")), ("callbacks.queue", _l("Callbacks")),
-                   ("reports.dashboard", _l("Reports")),
-                   ("admin.phrases", _l("Phrases")),
-                   ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
-                   ("admin.settings_page", _l("Settings"))],
+                   ("reports.dashboard", _l("Reports"))],
 }
+# Managers' "Administration" menu (base.html): the organisation, then the rules the portal runs by.
+ADMIN_MENU = [("admin.estates", _l("Estates, buildings and units")), ("admin.residents", _l("Residents")),
+              ("admin.staff", _l("Staff accounts")), ("admin.departments", _l("Departments")),
+              ("admin.categories", _l("Categories")), ("admin.phrases", _l("Phrases")),
+              ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
+              ("admin.settings_page", _l("Settings")), ("admin.audit_log", _l("Audit log"))]
 
 
 class TimeLeft:
@@ -76,6 +79,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["severity"] = lambda v: labels.label(labels.SEVERITY, v)
     app.jinja_env.filters["channel"] = lambda v: labels.label(labels.CHANNEL, v)
     app.jinja_env.filters["role"] = lambda v: labels.label(labels.ROLE, v)
+    app.jinja_env.filters["relation"] = lambda v: labels.label(labels.RELATION, v)
     app.jinja_env.filters["enumval"] = lambda v: getattr(v, "value", v) or ""
 
     def event_label(name: str) -> str:
@@ -94,8 +98,10 @@ def init_templating(app: Flask) -> None:
     @app.context_processor
     def inject():
         nav = NAV.get(current_user.role, []) if current_user.is_authenticated else []
+        menu = ADMIN_MENU if current_user.is_authenticated and current_user.role == Role.MANAGER else []
         return {
             "nav": [(url_for(endpoint), text, endpoint) for endpoint, text in nav],
+            "admin_menu": [(url_for(endpoint), text, endpoint) for endpoint, text in menu],
             "locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             "htmx_cdn": HTMX_CDN if app.config.get("HTMX_CDN") else None,

@@ -112,7 +112,28 @@ def dataset(app, people, elsewhere):
     with app.test_request_context():
         token = make_token(task)
     return {"case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert,
-            "task": task, "plan": plan, "token": token, "run": run, "improvement": improvement}
+            "task": task, "plan": plan, "token": token, "run": run, "improvement": improvement,
+            "admin": _administered(people)}
+
+
+def _administered(people) -> dict:
+    """Rows of the administration screens that the manager administers (the reference estate)."""
+    from datetime import date
+
+    from portal.models import Department, Relation, Residency
+    unit = people["ref"]["units"][1]
+    estate = unit.building.estate
+    people["manager"].estates = [estate]
+    people["clerk"].estates = [estate]
+    residency = Residency(unit_id=unit.id, user_id=people["other_resident"].id, relation=Relation.OWNER,
+                          moved_in=date(2024, 1, 1))
+    dept = Department(code="access-dept", name="访问测试部", estate=estate)
+    db.session.add_all([residency, dept])
+    db.session.commit()
+    return {"estate_id": estate.id, "building_id": unit.building_id, "unit_id": unit.id,
+            "resident_id": people["other_resident"].id, "residency_id": residency.id,
+            "account_id": people["clerk"].id, "department_id": dept.id,
+            "category_id": people["ref"]["water"].id}
 
 
 def url_args(arguments: frozenset, data: dict) -> dict:
@@ -130,6 +151,7 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "token": data["token"],
         "run_id": data["run"].id,
         "action_id": data["improvement"].id,
+        **data["admin"],
     }
     unknown = arguments - values.keys()
     assert not unknown, f"tests/test_access.py has no sample value for URL argument(s) {unknown}; add one"

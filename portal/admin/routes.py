@@ -1,14 +1,19 @@
 """Manager settings: the standard reply phrases (规范用语)."""
-from flask import abort, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask import flash
+from flask_login import current_user
 from sqlalchemy import select
+
+from portal import audit
 
 from portal.access import role_required
 from portal.admin import bp
+from portal.admin.changes import log_change, log_create
 from portal.admin.forms import PhraseForm
 from portal.extensions import db
 from portal.models import Phrase, Role
+
+PHRASE_FIELDS = ("text", "position", "active")
 
 
 def _phrases():
@@ -21,7 +26,11 @@ def phrases():
     """List the phrases and add one."""
     form = PhraseForm(prefix="new")
     if form.validate_on_submit():
-        db.session.add(Phrase(text=form.text.data.strip(), position=form.position.data or 0, active=True))
+        phrase = Phrase(text=form.text.data.strip(), position=form.position.data or 0, active=True)
+        db.session.add(phrase)
+        db.session.flush()
+        log_create(current_user, "phrase", phrase, PHRASE_FIELDS, estate_id=phrase.estate_id,
+                   summary=phrase.text[:60])
         db.session.commit()
         flash(_("Phrase added."), "success")
         return redirect(url_for("admin.phrases"))
@@ -36,8 +45,11 @@ def edit_phrase(phrase_id: int):
     phrase = db.session.get(Phrase, phrase_id) or abort(404)
     form = PhraseForm(prefix=f"p{phrase.id}")
     if form.validate_on_submit():
+        before = audit.snapshot(phrase, PHRASE_FIELDS)
         form.populate_obj(phrase)
         phrase.position = phrase.position or 0
+        log_change(current_user, "phrase", phrase, PHRASE_FIELDS, before, estate_id=phrase.estate_id,
+                   summary=phrase.text[:60])
         db.session.commit()
         flash(_("Phrase saved."), "success")
         return redirect(url_for("admin.phrases"))
@@ -55,12 +67,17 @@ def settings_page():
 
     form = settings_form()
     if form.validate_on_submit():
-        from flask_login import current_user
         for key in settings.SPECS:
-            value = form[key].data
-            if value != settings.get(key):
+            value, old = form[key].data, settings.get(key)
+            if value != old:
                 settings.put(key, value, current_user)
+                audit.record(current_user, "setting", key, "update", before={key: old}, after={key: value},
+                             summary=key)
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("admin.settings_page"))
     return render_template("admin/settings.html", form=form, sections=sections(form))
+
+
+# The administration screens (SPEC §9) register on the same blueprint.
+from portal.admin import audit_log, catalog, places, residents, staff  # noqa: E402,F401

@@ -23,12 +23,13 @@ from portal.timeutil import local_now, local_zone
 def category_choices() -> list[tuple[int, str]]:
     """Active categories; read once per change of listed data (portal.stamp), not once per request."""
     return _choices("category_choices", select(Category.id, Category.name)
-                    .where(Category.active.is_(True)).order_by(Category.id))
+                    .where(Category.active.is_(True)).order_by(Category.position, Category.id))
 
 
 def department_choices() -> list[tuple[int, str]]:
-    """Departments."""
-    return _choices("department_choices", select(Department.id, Department.name).order_by(Department.id))
+    """Active departments in the managers' order (a deactivated one is offered nowhere)."""
+    return _choices("department_choices", select(Department.id, Department.name)
+                    .where(Department.active.is_(True)).order_by(Department.position, Department.id))
 
 
 def estate_choices(user: User | None = None) -> list[tuple[int, str]]:

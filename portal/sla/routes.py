@@ -4,8 +4,10 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 
+from portal import audit
 from portal.access import role_required
 from portal.extensions import db
 from portal.models import Kind, Role, SlaRule
@@ -24,8 +26,8 @@ def _kind() -> str:
     return kind
 
 
-def save_changes(kind: str, form) -> int:
-    """Store the cells that differ from the level in force; returns how many (the caller commits)."""
+def save_changes(kind: str, form, actor=None) -> int:
+    """Store the cells that differ from the level in force, each audited; returns how many (the caller commits)."""
     changed = 0
     for severity, clock, amount_field, unit_field in form.cells():
         wanted = policy.Level(amount_field.amount, unit_field.data)
@@ -33,6 +35,9 @@ def save_changes(kind: str, form) -> int:
         same = (wanted.amount is None and current.amount is None) or wanted == current
         if not same:
             policy.save(kind, severity, clock, wanted.amount, wanted.unit)
+            audit.record(actor, "service_level", f"{kind}/{severity}/{clock}", "update",
+                         before={"amount": current.amount, "unit": current.unit},
+                         after={"amount": wanted.amount, "unit": wanted.unit}, summary=f"{kind} {severity} {clock}")
             changed += 1
     return changed
 
@@ -44,7 +49,7 @@ def deadlines():
     kind = _kind()
     form = policy_form(kind)
     if form.validate_on_submit():
-        changed = save_changes(kind, form)
+        changed = save_changes(kind, form, current_user)
         db.session.commit()
         flash(_("%(n)d service level(s) changed; new deadlines use them from now on.", n=changed), "success")
         return redirect(url_for("sla.deadlines", kind=kind))
@@ -76,11 +81,15 @@ def calendar_page():
         abort(404)
     form = ScheduleForm()
     if form.validate_on_submit() and _schedule_errors(form, year):
+        before = {"holidays": calendar.schedule_text(year, False), "workdays": calendar.schedule_text(year, True)}
         try:
             stored = calendar.save_schedule(year, form.holidays.data or "", form.workdays.data or "")
         except calendar.ScheduleError as exc:
             form.workdays.errors = list(form.workdays.errors) + [str(exc.message)]
         else:
+            audit.record(current_user, "calendar", year, "update", before=before, after={
+                "holidays": calendar.schedule_text(year, False), "workdays": calendar.schedule_text(year, True)},
+                summary=str(year))
             db.session.commit()
             flash(_("Schedule for %(year)d saved: %(n)d day(s).", year=year, n=stored) if stored else
                   _("The schedule entered for %(year)d was removed.", year=year), "success")

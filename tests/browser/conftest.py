@@ -37,6 +37,12 @@ def live_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def live_app(live_server):
+    """The live server's app, for tests that prepare data in its database."""
+    return LIVE["app"]
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, never a downloaded one."""
     return {

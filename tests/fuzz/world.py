@@ -117,6 +117,8 @@ def _seed(app) -> tuple[dict, dict]:
                 pages = [f"/s/{make_token(tasks[0])}"]
         seeds[role] = pages
 
+    seeds["manager"] += _admin_targets(people)
+
     now = local_now()
     plan = plans.generate(now.year + (now.month == 12), now.month % 12 + 1)
     seeds["manager"].append(f"/callbacks/plans/{plan.id}")
@@ -128,6 +130,34 @@ def _seed(app) -> tuple[dict, dict]:
     db.session.commit()
     assert db.session.scalar(select(ImprovementAction.id)) is not None
     return people, seeds
+
+
+def _admin_targets(people) -> list[str]:
+    """The manager is company-level and administers throwaway rows of their own, so fuzzing the
+    administration pages (deactivate, new password, move out, role change) never takes a fuzzing
+    client's account, unit or department away. Their pages are seeds: the crawler meets these
+    forms before the same forms for anyone else."""
+    from datetime import date
+
+    from portal.models import Building, Category, Department, Estate, Relation, Residency, Unit
+
+    people["manager"].company_wide = True
+    estate = Estate(name="试验小区")
+    building = Building(estate=estate, name="试验楼")
+    unit = Unit(building=building, number="0001")
+    dept = Department(code="fuzz-dept", name="试验部门", estate=estate)
+    cat = Category(code="fuzz-cat", name="试验类别")
+    staff = factories.user(Role.CLERK, name="试验客服")
+    resident = factories.user(Role.RESIDENT, name="试验住户")
+    db.session.add_all([estate, building, unit, dept, cat])
+    db.session.flush()
+    staff.estates = [estate]
+    resident.unit_id = unit.id
+    db.session.add(Residency(unit_id=unit.id, user_id=resident.id, relation=Relation.OWNER, moved_in=date(2020, 1, 1)))
+    db.session.commit()
+    return [f"/admin/estates/{estate.id}", f"/admin/estates/{estate.id}/units", f"/admin/units/{unit.id}",
+            f"/admin/residents/{resident.id}", f"/admin/staff/{staff.id}", f"/admin/departments/{dept.id}",
+            f"/admin/categories/{cat.id}"]
 
 
 @contextlib.contextmanager

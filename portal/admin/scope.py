@@ -1,0 +1,57 @@
+"""Which estates a manager administers: every one for a company-level manager, else their own.
+
+Kept small on purpose: when estate scoping lands in `portal/access.py` these helpers can
+point at it (one owner for the rule).
+"""
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Estate, User
+
+
+def is_company(user: User) -> bool:
+    """A company-level account administers every estate and the company's own rows."""
+    return bool(getattr(user, "company_wide", False))
+
+
+def estate_ids(user: User) -> set[int] | None:
+    """The ids of the estates the user administers; None means all of them."""
+    if is_company(user):
+        return None
+    return {e.id for e in user.estates}
+
+
+def estates(user: User, active_only: bool = False) -> list[Estate]:
+    """The estates the user administers, in their order."""
+    stmt = select(Estate).order_by(Estate.position, Estate.id)
+    ids = estate_ids(user)
+    if ids is not None:
+        stmt = stmt.where(Estate.id.in_(ids or [-1]))
+    if active_only:
+        stmt = stmt.where(Estate.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def estate_clause(user: User, column):
+    """SQL condition: `column` (an estate id) is one the user administers (NULL only for company managers)."""
+    ids = estate_ids(user)
+    if ids is None:
+        return column.is_(None) | column.is_not(None)
+    return column.in_(ids or [-1])
+
+
+def may_administer(user: User, estate_id: int | None) -> bool:
+    """True when the user administers this estate (None: the company's own rows)."""
+    ids = estate_ids(user)
+    if ids is None:
+        return True
+    return estate_id is not None and estate_id in ids
+
+
+def require(user: User, estate_id: int | None) -> None:
+    """404 for an estate (or company row) the user does not administer: it is not theirs to see."""
+    if not may_administer(user, estate_id):
+        abort(404)
