@@ -1,13 +1,13 @@
 """Which estates a manager administers: every one for a company-level manager, else their own.
 
-Kept small on purpose: when estate scoping lands in `portal/access.py` these helpers can
-point at it (one owner for the rule).
+The rule itself is `portal.scopes.estate_ids` (one owner); these are the admin screens' helpers around it.
 """
 from __future__ import annotations
 
 from flask import abort
 from sqlalchemy import select
 
+from portal import scopes
 from portal.extensions import db
 from portal.models import Estate, User
 
@@ -19,9 +19,8 @@ def is_company(user: User) -> bool:
 
 def estate_ids(user: User) -> set[int] | None:
     """The ids of the estates the user administers; None means all of them."""
-    if is_company(user):
-        return None
-    return {e.id for e in user.estates}
+    ids = scopes.estate_ids(user)
+    return None if ids is None else set(ids)
 
 
 def estates(user: User, active_only: bool = False) -> list[Estate]:
