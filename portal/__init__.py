@@ -9,7 +9,7 @@ from portal.extensions import babel, csrf, db, login_manager, migrate
 
 
 AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin", "sla", "notify",
-         "callbacks", "reports")
+         "callbacks", "reports", "register")
 
 
 def select_locale() -> str:
