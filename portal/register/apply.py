@@ -1,6 +1,8 @@
 """Carrying out a plan: everything added to the session at once; the caller commits (one transaction)."""
 from __future__ import annotations
 
+from datetime import date
+
 from portal import audit
 from portal.extensions import db
 from portal.models import Building, Residency, Role, Unit, User
@@ -48,11 +50,15 @@ def apply(plan: Plan, actor, filename: str = "") -> dict:
               "residents": len(plan.new_residents), "residencies": len(plan.new_residencies)}
     kinds = {Building: "building", Unit: "unit", User: "user", Residency: "residency"}
     for update in plan.updates:
-        audit.record(actor, kinds[type(update.obj)], update.obj.id, "update", before=update.before,
-                     after=update.after, estate_id=estate.id, summary=f"房产台账导入：{update.label}")
+        audit.record(actor, kinds[type(update.obj)], update.obj.id, "update", before=_plain(update.before),
+                     after=_plain(update.after), estate_id=estate.id, summary=f"房产台账导入：{update.label}")
     audit.record(actor, "import", estate.id, "import", after={**counts, "file": filename[:100]},
                  estate_id=estate.id, summary=f"房产台账导入 {filename[:60]}：新建 {plan.created}，"
                                               f"更新 {plan.updated}，未变 {plan.unchanged}")
     db.session.flush()
     return counts
 
+
+
+def _plain(values: dict) -> dict:
+    return {k: getattr(v, "value", v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}

@@ -38,9 +38,9 @@ def import_register(path: Path, estate_name: str, dry_run: bool):
         by_line.setdefault(p.line, []).append(f"{p.column}: {p.message}" if p.column else p.message)
     for line, messages in sorted(by_line.items()):
         click.echo(f"line {line}: " + "; ".join(messages))
-    if plan.problems:
+    if plan.problems:  # nothing is written: nothing was created, changed or left as it was
         db.session.rollback()
-        click.echo(plan.summary())
+        click.echo(f"created=0 updated=0 unchanged=0 errors={plan.errors}")
         raise SystemExit(1)
     if not dry_run:
         apply(plan, None, path.name)

@@ -197,9 +197,9 @@ def _compare(plan: Plan, rows, buildings, units, people, residencies, taken_name
                 continue
             before, after = {}, {}
             if current.relation != res.relation:
-                before["relation"], after["relation"] = current.relation.value, res.relation.value
+                before["relation"], after["relation"] = current.relation, res.relation
             if res.moved_in is not None and current.moved_in != res.moved_in:
-                before["moved_in"], after["moved_in"] = current.moved_in.isoformat(), res.moved_in.isoformat()
+                before["moved_in"], after["moved_in"] = current.moved_in, res.moved_in
             if after:
                 plan.updates.append(Update(current, f"{row.label} {res.name}", before, after))
             else:

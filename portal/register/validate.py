@@ -31,7 +31,7 @@ _RESIDENT_FIELDS = {
     "relation": ("关系", "身份", "住户类型", "relation", "relationship"),
     "moved_in": ("入住日期", "入住时间", "迁入日期", "入住", "movedin", "moveindate", "movein"),
 }
-_RESIDENT = re.compile(r"^(?:住户|业户|resident)?(\d{0,2})(.+)$")
+_RESIDENT = re.compile(r"^(?:住户|业主|业户|resident)?(\d{0,2})(.+)$")
 RELATIONS = {
     "业主": Relation.OWNER, "产权人": Relation.OWNER, "owner": Relation.OWNER,
     "家属": Relation.FAMILY, "家庭成员": Relation.FAMILY, "family": Relation.FAMILY,
