@@ -73,7 +73,9 @@ def _xlsx_rows(data: bytes):
         if not book.worksheets:
             raise FileRefused(_("The workbook has no sheet."))
         sheet = book.worksheets[0]
-        for line, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+        # The sheet's recorded width, when it has one, saves padding every row to MAX_COLUMNS cells.
+        width = sheet.max_column if isinstance(sheet.max_column, int) and sheet.max_column > 0 else MAX_COLUMNS
+        for line, values in enumerate(sheet.iter_rows(max_col=min(width, MAX_COLUMNS), values_only=True), start=1):
             yield line, [_cell(v) for v in values]
     except FileRefused:
         raise
@@ -85,12 +87,12 @@ def _xlsx_rows(data: bytes):
 
 
 def _cell(value):
+    if value is None:
+        return None
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, (date, int, float)) and not isinstance(value, bool):
         return value
-    if value is None:
-        return None
     text = str(value).replace("\x00", "").strip()
     return text[: MAX_CELL + 1] or None
 
