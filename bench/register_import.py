@@ -7,9 +7,10 @@ Writes a register (XlsxWriter, and CSV in GBK as Excel in China saves it) with -
 residents per unit, then for each format on a fresh database (a temp SQLite file unless
 --database-url names an empty PostgreSQL database or --postgres starts a throw-away one,
 bench/_pg.py) times: the preview (read, validate, compare), the import (plan again, apply,
-commit, as confirm does), and the preview of the same file again (everything unchanged).
-Prints one line per format, e.g.
-`xlsx units=5000 bytes=412345 preview_s=2.1 import_s=4.0 again_s=1.9 statements=31 created=20040 ...`.
+commit, as confirm does), and the preview of the same file again (everything unchanged). Prints one line per format, e.g.
+`xlsx units=5000 bytes=295685 preview_s=2.1 import_s=2.0 cpu_s=3.9 again_s=1.9 statements=32 created=25040 ...`
+(times are wall-clock seconds; cpu_s is this process's CPU for preview + import, which tells a
+slow machine from a busy one).
 """
 from __future__ import annotations
 
@@ -90,6 +91,7 @@ def measure(app, fmt: str, data: bytes) -> str:
             statements["n"] += 1
         event.listen(db.engine, "before_cursor_execute", count)
         today = date.today()
+        cpu = time.process_time()
         started = time.perf_counter()
         register, plan = check(data, f"register.{fmt}", estate, today)
         preview_s = time.perf_counter() - started
@@ -102,6 +104,7 @@ def measure(app, fmt: str, data: bytes) -> str:
         db.session.commit()
         import_s = time.perf_counter() - started
         import_statements = statements["n"] - before
+        cpu_s = time.process_time() - cpu  # this process only (a PostgreSQL server's work is not in it)
         started = time.perf_counter()
         _, again = check(data, f"register.{fmt}", estate, today)
         again_s = time.perf_counter() - started
@@ -109,7 +112,7 @@ def measure(app, fmt: str, data: bytes) -> str:
         db.session.rollback()
         ok = "ok" if preview_s + import_s < LIMIT_S else f"OVER {LIMIT_S:.0f}s"
         line = (f"{fmt:<4} units={len(register.rows)} bytes={len(data)} preview_s={preview_s:.2f} "
-                f"import_s={import_s:.2f} again_s={again_s:.2f} statements={import_statements} "
+                f"import_s={import_s:.2f} cpu_s={cpu_s:.2f} again_s={again_s:.2f} statements={import_statements} "
                 f"{plan.summary()} db={db.engine.dialect.name} {ok}")
         event.remove(db.engine, "before_cursor_execute", count)
         return line

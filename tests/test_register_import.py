@@ -179,6 +179,7 @@ def test_a_preview_with_bad_rows_offers_no_confirm_and_stores_nothing(client, ap
     html = upload(client, estate, csv_bytes(rows)).get_data(as_text=True)
     assert "missing unit number" in html and "not a mainland mobile" in html and "not a relation" in html
     assert not token_in(html) and "Nothing can be imported" in html
+    assert "<strong>2</strong> units in the file" in html and "<strong>1</strong> bad rows" in html
     assert not (Path(app.config["UPLOAD_DIR"]) / "register-previews").exists()
 
 

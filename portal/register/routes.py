@@ -63,7 +63,7 @@ def upload():
         form.file.errors.append(str(refused))
         return _page(form)
     token = None
-    if not plan.problems:
+    if not plan.problems and (plan.created or plan.updated):
         token = store.save(register, user_id=current_user.id, estate_id=estate.id,
                            fingerprint=plan.fingerprint(), filename=filename)
     return _page(form, register=register, plan=plan, filename=filename,

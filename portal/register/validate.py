@@ -74,6 +74,11 @@ class Register:
     rows: list[UnitRow]
     problems: list[Problem]
     ignored: list[str]  # headers that name no known column
+    total: int | None = None  # data rows in the file, good and bad
+
+    def __post_init__(self):
+        if self.total is None:
+            self.total = len(self.rows)
 
     @property
     def bad_lines(self) -> list[int]:
@@ -241,7 +246,7 @@ def validate(sheet: Sheet, today: date) -> Register:
         problems += found
         if not found:
             rows.append(UnitRow(line, building, number, area, residents))
-    return Register(rows, problems, cols.ignored)
+    return Register(rows, problems, cols.ignored, total=len(sheet.rows))
 
 
 def _resident(group, parts, cell, bad, today) -> Resident | None:
