@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal import htmx
 from portal.access import role_required
@@ -79,9 +80,14 @@ def confirm():
     outcome = "gone"
     if form.validate_on_submit():
         doc_estates = {e.id for e in estates}
-        outcome, plan, counts = service.confirm(form.token.data, current_user, doc_estates, local_now().date())
+        outcome, _plan, counts = service.confirm(form.token.data, current_user, doc_estates, local_now().date())
         if outcome == "applied":
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:  # the same rows imported by another request at this moment
+                db.session.rollback()
+                outcome = "changed"
+        if outcome == "applied":
             store.discard(form.token.data)
             flash(_("Register imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.",
                     **counts), "success")
