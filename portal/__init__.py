@@ -14,7 +14,7 @@ from portal.extensions import babel, csrf, db, login_manager, migrate
 log = logging.getLogger(__name__)
 
 AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin", "sla", "notify",
-         "callbacks", "reports")
+         "callbacks", "reports", "register")
 # What follows a lifecycle action: each area's subscribers, connected by its `init_app` when the app is built.
 SUBSCRIBERS = ("portal.sla.hooks", "portal.callbacks.subscribers", "portal.reports.timing")
 

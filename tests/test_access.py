@@ -55,7 +55,10 @@ OUTSIDERS = ("anonymous", "anonymous_htmx", "stranger", "eng", *OTHER_ESTATE)
 # URL arguments that point at one case; a stranger must not learn it exists.
 CASE_ARGS = {"case_id", "attachment_id", "task_id"}
 # URL arguments that point at a row of one estate (the case's): staff of another estate get 404.
-ESTATE_ARGS = CASE_ARGS | {"alert_id", "run_id", "action_id", "notification_id"}
+ESTATE_ARGS = CASE_ARGS | {"alert_id", "run_id", "action_id", "notification_id",
+                           # the administration screens' rows of the reference estate
+                           "estate_id", "building_id", "unit_id", "resident_id", "residency_id", "account_id",
+                           "department_id"}
 # Company-level acts: a callback plan covers every estate, so estate managers may not publish one.
 COMPANY_ONLY = {"callbacks.publish"}
 

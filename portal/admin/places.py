@@ -174,7 +174,7 @@ def units(estate_id: int):
     residents = _current_counts([u.id for u in page.items])
     return render("admin/units.html", "admin/_units.html", "unit-list", estate=estate, form=form,
                   filters=filters, page=page, args=list_args(values), residents=residents,
-                  can_import="admin.import_register" in current_app.view_functions)
+                  can_import="register.upload" in current_app.view_functions)
 
 
 def _current_counts(unit_ids) -> dict:

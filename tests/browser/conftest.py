@@ -38,7 +38,8 @@ def live_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_app(live_server):
-    """The live server's app, for tests that prepare data in its database."""
+    """The live server's app, for tests that prepare data in it (as pytest imports this module, not
+    as `tests.browser.conftest`, whose LIVE would be another, empty dict)."""
     return LIVE["app"]
 
 
