@@ -7,8 +7,12 @@ from portal.extensions import db
 
 def init_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
-    def seed_demo_command():
+    @click.option("--force", is_flag=True, help="Run even when PORTAL_ENV=production.")
+    def seed_demo_command(force):
         """Create the demo estate, accounts and ~200 cases (safe to run again)."""
+        if app.config["ENV_NAME"] == "production" and not force:
+            raise click.ClickException("PORTAL_ENV=production: demo accounts with a published password would "
+                                       "open this installation to anyone. Use --force if you really mean it.")
         from portal.demo import ACCOUNTS, PASSWORD, seed_demo
         created = seed_demo()
         click.echo(f"Demo data ready ({created} new cases).")
@@ -30,6 +34,10 @@ def init_cli(app: Flask) -> None:
         dep = db.session.scalar(select(Department).filter_by(code=department_code)) if department_code else None
         if role == "department" and dep is None:
             raise click.BadParameter("department accounts need --department CODE")
+        from portal.auth.passwords import policy_problem
+        problem = policy_problem(password, username)
+        if problem:
+            raise click.BadParameter(str(problem), param_hint="--password")
         user = User(username=username, display_name=display_name, role=Role(role),
                     department_id=dep.id if dep else None)
         user.set_password(password)

@@ -27,6 +27,14 @@ def check_config(app: Flask) -> list[Finding]:
     c = app.config
     production = c["ENV_NAME"] == "production"
     out = [Finding(OK, "config", f"PORTAL_ENV={c['ENV_NAME']}")]
+    from portal.config import KEY_COMMAND, secret_key_problem
+    key_problem = secret_key_problem(c.get("SECRET_KEY"))
+    if key_problem:
+        out.append(Finding(FAIL if production else WARN, "config",
+                           f"SECRET_KEY {key_problem}: anyone who knows it can forge a manager's session; "
+                           f"generate one with {KEY_COMMAND}"))
+    else:
+        out.append(Finding(OK, "config", "SECRET_KEY is long and random enough"))
     uri = c["SQLALCHEMY_DATABASE_URI"]
     if production and not uri.startswith("postgresql"):
         out.append(Finding(FAIL, "config", "DATABASE_URL is not PostgreSQL; production needs "

@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.callbacks.links import make_token
 from portal.models import (
     Alert, Attachment, CallbackKind, CallbackPlan, CallbackTask, CaseEvent, ImprovementAction, Notification, Phrase,
-    ReportRun, Role, RunStatus,
+    Relation, ReportRun, Role, RunStatus, UnitClaim,
 )
 from portal.timeutil import utcnow
 from tests import factories
@@ -90,12 +90,16 @@ def dataset(app, people):
     plan = CallbackPlan(year=2026, month=12)
     run = ReportRun(month="2026-11", status=RunStatus.DONE, step=5, steps=5)
     improvement = ImprovementAction(month="2026-11", problem="回访不及时", action="增加回访人手")
-    db.session.add_all([task, plan, run, improvement])
+    # A resident's claim of a unit, waiting for the desk.
+    claim = UnitClaim(user_id=people["other_resident"].id, unit_id=people["ref"]["units"][0].id,
+                      relation=Relation.TENANT)
+    db.session.add_all([task, plan, run, improvement, claim])
     db.session.commit()
     with app.test_request_context():
         token = make_token(task)
     return {"case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert,
-            "task": task, "plan": plan, "token": token, "run": run, "improvement": improvement}
+            "task": task, "plan": plan, "token": token, "run": run, "improvement": improvement,
+            "claim": claim}
 
 
 def url_args(arguments: frozenset, data: dict) -> dict:
@@ -113,6 +117,7 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "token": data["token"],
         "run_id": data["run"].id,
         "action_id": data["improvement"].id,
+        "claim_id": data["claim"].id,
     }
     unknown = arguments - values.keys()
     assert not unknown, f"tests/test_access.py has no sample value for URL argument(s) {unknown}; add one"
