@@ -47,10 +47,12 @@ def wait_seconds(phone: str, at: datetime | None = None) -> int:
 
 def account_for(phone: str, name: str = "") -> User:
     """The resident account of this number: the register's (imported) one, else a new one without a unit."""
-    found = residents_with_phone(phone)
+    found = [u for u in residents_with_phone(phone) if u.active]
     if found:
-        return next((u for u in found if u.active), found[0])
-    username = phone if db.session.scalar(select(User.id).where(User.username == phone)) is None else f"m{phone}"
+        return found[0]
+    username, n = phone, 1
+    while db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        username, n = f"m{phone}-{n}", n + 1
     user = User(username=username, display_name=(name or "").strip()[:50] or masked(phone), role=Role.RESIDENT,
                 phone=phone, password_hash="")
     db.session.add(user)

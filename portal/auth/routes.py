@@ -100,9 +100,6 @@ def _code_flow(form, template: str):
             form.phone.errors.append(_("A code was sent less than a minute ago. Wait %(s)d seconds.", s=wait))
             return _code_page(form, template)
         user = account_for(phone, name)
-        if not user.active:
-            form.phone.errors.append(_("This account is closed. Ask the service centre."))
-            return _code_page(form, template)
         send_code(user, phone, request.remote_addr or "")
         db.session.commit()
         form.code.data = ""

@@ -14,7 +14,8 @@ from portal.models import Role, User
 KEEP = ("lang",)  # what survives signing in and out
 SEEN_GRANULARITY = 60  # seconds: don't rewrite the cookie on every request
 # Endpoints a user with a temporary password may still reach.
-WHILE_TEMPORARY = {"auth.change_password", "auth.logout", "auth.set_language", "static"}
+WHILE_TEMPORARY = {"auth.change_password", "auth.logout", "auth.set_language", "auth.login", "auth.login_code",
+                   "auth.register", "auth.end_sessions", "static"}
 
 
 def _fresh_session() -> None:
