@@ -34,6 +34,8 @@ EXCLUDED = {
     # No input besides the token, and it would end the session the fuzzer is using.
     # tests/test_csrf.py checks its token like every POST route's.
     "auth.logout": "ends the fuzzing client's session; takes no input",
+    # "Sign out everywhere": the same, for every session of the account; tests/test_sign_in.py covers it.
+    "auth.end_sessions": "ends every session of the fuzzing account; takes no input",
 }
 
 SHARDS = 2  # the forms split over two tests, so two workers share them
