@@ -45,6 +45,22 @@ def init_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Created {username} ({role}).")
 
+    @app.cli.command("reset-password")
+    @click.argument("username")
+    @click.option("--temporary", is_flag=True, help="Print a temporary password instead of a one-time link.")
+    def reset_password(username, temporary):
+        """Give a member of staff a one-time reset link (or a temporary password); ends their sessions."""
+        from sqlalchemy import select
+        from portal.auth.passwords import issue_reset_link, issue_temporary_password
+        from portal.models import User
+        user = db.session.scalar(select(User).filter_by(username=username))
+        if user is None:
+            raise click.BadParameter(f"no account {username!r}", param_hint="USERNAME")
+        with app.test_request_context():
+            secret = issue_temporary_password(user, None) if temporary else issue_reset_link(user, None)
+        db.session.commit()
+        click.echo(secret)
+
     @app.cli.command("doctor")
     def doctor():
         """Check configuration, database revision, Redis, workers, cron and holiday data."""

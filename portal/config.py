@@ -106,6 +106,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(days=RESIDENT_MAX_DAYS)
     # Password resets: a manager's link lasts this long; staff with an e-mail may ask for a 30-minute
     # link themselves unless e-mail only goes to the console.
+    # The portal's public address for links sent by e-mail (e.g. https://portal.example.com).
+    PORTAL_URL = os.environ.get("PORTAL_URL", "")
     RESET_LINK_HOURS = int(os.environ.get("RESET_LINK_HOURS", "24"))
     SELF_RESET = os.environ.get("SELF_RESET", "0" if MAIL_BACKEND == "console" else "1") == "1"
     SURVEY_LIMIT_ADDRESS = os.environ.get("SURVEY_LIMIT_ADDRESS", "30 per 10 minutes")

@@ -45,6 +45,9 @@ def check_config(app: Flask) -> list[Finding]:
     if production and not c.get("PROXY_COUNT"):
         out.append(Finding(WARN, "config", "PROXY_COUNT=0: behind nginx set PROXY_COUNT=1, or every client "
                                            "shares nginx's address for login rate limits"))
+    if production and c.get("SELF_RESET") and not c.get("PORTAL_URL"):
+        out.append(Finding(WARN, "config", "PORTAL_URL is not set: reset links in e-mails use the address the "
+                                           "request came in on; set PORTAL_URL=https://your-portal"))
     if production and c.get("MAIL_BACKEND") != "smtp":
         out.append(Finding(WARN, "config", f"MAIL_BACKEND={c.get('MAIL_BACKEND')}: e-mail is written to "
                                            f"{c['OUTBOX_DIR']}, not sent; set MAIL_BACKEND=smtp and SMTP_HOST"))

@@ -503,3 +503,29 @@ def test_messages_are_chinese_by_default_and_english_on_request(client, people):
     assert "11-digit" in error_of(html, "phone")
     for page in ("/login", "/login/code", "/register", "/reset"):
         assert client.get(page).status_code == 200
+
+
+def test_reset_links_use_portal_url_not_the_request_host(app, client, people):
+    app.config["PORTAL_URL"] = "https://portal.example.com/"
+    clerk = people["clerk"]
+    clerk.email = "anna@example.com"
+    db.session.commit()
+    evil = "http://evil.example"
+    page = client.get("/reset", base_url=evil).get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    assert client.post("/reset", data={"login": clerk.username, "csrf_token": token}, base_url=evil).status_code == 302
+    import email
+    mail = next(Path(app.config["OUTBOX_DIR"]).glob("email-*.eml")).read_text(encoding="utf-8")
+    body = email.message_from_string(mail).get_payload(decode=True).decode("utf-8")
+    assert "https://portal.example.com/reset/" in body and "evil.example" not in body
+
+
+def test_the_reset_password_command_prints_a_link_or_a_temporary_password(app, runner, people):
+    clerk = people["clerk"]
+    version = clerk.session_version
+    result = runner.invoke(args=["reset-password", clerk.username])
+    assert result.exit_code == 0 and "/reset/" in result.output
+    result = runner.invoke(args=["reset-password", clerk.username, "--temporary"])
+    db.session.expire_all()
+    assert clerk.password_temporary and clerk.check_password(result.output.strip())
+    assert clerk.session_version > version

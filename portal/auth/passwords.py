@@ -89,7 +89,15 @@ def _new_link(user: User, actor: User | None, valid: timedelta, at: datetime | N
     db.session.add(PasswordReset(user_id=user.id, token_hash=_token_hash(token), issued_by_id=actor.id if actor else None,
                                  created_at=now, expires_at=now + valid))
     db.session.flush()
-    return url_for("auth.reset_password", token=token, _external=True)
+    return external_url("auth.reset_password", token=token)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """A link for an e-mail: on PORTAL_URL when set, never on a Host header a stranger sent."""
+    base = current_app.config.get("PORTAL_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 def issue_reset_link(user: User, actor: User | None, at: datetime | None = None) -> str:
