@@ -98,12 +98,9 @@ class Config:
     SMS_LIMIT_NUMBER = os.environ.get("SMS_LIMIT_NUMBER", "5 per hour;10 per day")
     SMS_LIMIT_ADDRESS = os.environ.get("SMS_LIMIT_ADDRESS", "20 per hour")
     CODE_LIMIT_ADDRESS = os.environ.get("CODE_LIMIT_ADDRESS", "30 per 10 minutes")
-    # Sessions: staff end after an idle time and a shift's length; residents stay signed in longer.
-    STAFF_IDLE_MINUTES = int(os.environ.get("STAFF_IDLE_MINUTES", "120"))
-    STAFF_MAX_HOURS = int(os.environ.get("STAFF_MAX_HOURS", "12"))
-    RESIDENT_IDLE_DAYS = int(os.environ.get("RESIDENT_IDLE_DAYS", "30"))
-    RESIDENT_MAX_DAYS = int(os.environ.get("RESIDENT_MAX_DAYS", "90"))
-    PERMANENT_SESSION_LIFETIME = timedelta(days=RESIDENT_MAX_DAYS)
+    # The cookie's own lifetime is the longest a session may last; the idle and absolute limits
+    # per role are manager settings (portal/auth/sessions.py) checked on the server.
+    PERMANENT_SESSION_LIFETIME = timedelta(days=365)
     # Password resets: a manager's link lasts this long; staff with an e-mail may ask for a 30-minute
     # link themselves unless e-mail only goes to the console.
     # The portal's public address for links sent by e-mail (e.g. https://portal.example.com).

@@ -431,6 +431,18 @@ def test_staff_sessions_end_when_idle_or_too_old_residents_last_longer(app, peop
     login_as(staff, people["clerk"])
     with staff.session_transaction() as s:
         s["signed_in_at"] = int(time.time()) - 13 * 3600
+        s["seen_at"] = int(time.time()) - 120
+    assert not signed_in(staff)
+
+
+def test_a_manager_sets_the_session_limits(app, people):
+    from portal import settings
+    settings.put("session_staff_idle_minutes", 10)
+    db.session.commit()
+    staff = app.test_client()
+    login_as(staff, people["clerk"])
+    with staff.session_transaction() as s:
+        s["seen_at"] = int(time.time()) - 11 * 60
     assert not signed_in(staff)
 
 

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, current_app, redirect, request, session, url_for
+from flask import Flask, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from portal import settings
 from portal.models import Role, User
+
+SECTION = _l("Sign-in and sessions")
+# An all-day board polls, so it counts as in use; a PC left at the desk overnight does not stay signed in.
+settings.define("session_staff_idle_minutes", 120, _l("Staff: signed out after this many minutes without use"),
+                "int", SECTION, min=5, max=1440)
+settings.define("session_staff_max_hours", 12, _l("Staff: signed out this many hours after signing in"),
+                "int", SECTION, min=1, max=72)
+settings.define("session_resident_idle_days", 30, _l("Residents: signed out after this many days without use"),
+                "int", SECTION, min=1, max=365)
+settings.define("session_resident_max_days", 90, _l("Residents: signed out this many days after signing in"),
+                "int", SECTION, min=1, max=365)
 
 KEEP = ("lang",)  # what survives signing in and out
 SEEN_GRANULARITY = 60  # seconds: don't rewrite the cookie on every request
@@ -40,23 +53,24 @@ def sign_out() -> None:
 
 
 def limits_for(user: User) -> tuple[int, int]:
-    """(idle seconds, absolute seconds) for this user's sessions."""
-    c = current_app.config
+    """(idle seconds, absolute seconds) for this user's sessions (manager settings)."""
     if user.role == Role.RESIDENT:
-        return c["RESIDENT_IDLE_DAYS"] * 86400, c["RESIDENT_MAX_DAYS"] * 86400
-    return c["STAFF_IDLE_MINUTES"] * 60, c["STAFF_MAX_HOURS"] * 3600
+        return settings.get("session_resident_idle_days") * 86400, settings.get("session_resident_max_days") * 86400
+    return settings.get("session_staff_idle_minutes") * 60, settings.get("session_staff_max_hours") * 3600
 
 
 def _check_session():
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
     now = int(time.time())
-    idle, absolute = limits_for(current_user)
     began, seen = session.get("signed_in_at", 0), session.get("seen_at", 0)
-    if now - began > absolute or now - seen > idle:
-        sign_out()
-        return None  # the view's own access rule now sends the visitor to the login page
     if now - seen >= SEEN_GRANULARITY:
+        # Checked once a minute: the shortest idle limit is 5 minutes, and reading the
+        # settings on every poll of every board would cost a query each.
+        idle, absolute = limits_for(current_user)
+        if now - began > absolute or now - seen > idle:
+            sign_out()
+            return None  # the view's own access rule now sends the visitor to the login page
         session["seen_at"] = now
     if current_user.password_temporary and request.endpoint not in WHILE_TEMPORARY:
         target = url_for("auth.change_password")
