@@ -8,7 +8,7 @@ from portal import labels
 from portal.auth.phone import normalize_phone
 from portal.models import Relation
 
-RELATION = {Relation.OWNER: _l("Owner"), Relation.FAMILY: _l("Family member"), Relation.TENANT: _l("Tenant")}
+RELATION = {Relation.OWNER: _l("Unit owner"), Relation.FAMILY: _l("Family member"), Relation.TENANT: _l("Tenant")}
 
 
 class LoginForm(FlaskForm):
@@ -49,7 +49,7 @@ class ClaimForm(FlaskForm):
     estate_id = SelectField(_l("Estate"), coerce=int, validators=[DataRequired(_l("Choose your estate."))])
     building = StringField(_l("Building"), validators=[DataRequired(_l("Enter the building, such as 1栋.")),
                                                        Length(max=50)])
-    unit = StringField(_l("Unit"), validators=[DataRequired(_l("Enter the unit number, such as 0101.")),
+    unit = StringField(_l("Unit number"), validators=[DataRequired(_l("Enter the unit number, such as 0101.")),
                                                Length(max=20)])
     relation = SelectField(_l("You are the unit's"), choices=labels.choices(RELATION),
                            validators=[DataRequired(_l("Choose owner, family member or tenant."))])
