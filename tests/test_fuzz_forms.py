@@ -36,6 +36,10 @@ EXCLUDED = {
     "auth.logout": "ends the fuzzing client's session; takes no input",
     # "Sign out everywhere": the same, for every session of the account; tests/test_sign_in.py covers it.
     "auth.end_sessions": "ends every session of the fuzzing account; takes no input",
+    # Offered only to a manager half-way through a two-step sign-in, or with two-step sign-in on;
+    # tests/test_sign_in.py covers both.
+    "auth.second_factor": "only after a password of a manager with two-step sign-in",
+    "auth.two_factor_off": "only offered when two-step sign-in is on",
 }
 
 SHARDS = 2  # the forms split over two tests, so two workers share them

@@ -80,3 +80,13 @@ class ResetRequestForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """For button-only POSTs: carries the CSRF token."""
+
+
+class TotpCodeForm(FlaskForm):
+    code = StringField(_l("Code from the app, or a recovery code"),
+                       validators=[DataRequired(_l("Enter the code your authenticator app shows.")), Length(max=20)])
+
+
+class PasswordConfirmForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(_l("Enter your password.")),
+                                                              Length(max=200)])

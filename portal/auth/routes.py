@@ -7,13 +7,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.access import ALL_ROLES, public, role_required
-from portal.auth import bp
+from portal.auth import bp, totp
 from portal.auth.codes import account_for, check_code, send_code, wait_seconds
 from portal.auth.claims import current_residencies
 from portal.auth.forms import CodeSignInForm, EmptyForm, LoginForm, RegisterForm
 from portal.auth.passwords import check_password_timed, self_reset_enabled
 from portal.auth.phone import masked, normalize_phone, residents_with_phone
-from portal.auth.sessions import sign_in, sign_out
+from portal.auth.sessions import begin_second_factor, sign_in, sign_out
 from portal.extensions import db
 from portal.models import Role, User
 from portal.security import (
@@ -73,6 +73,9 @@ def login():
     if form.validate_on_submit():
         user = _find_account(form.username.data.strip())
         if check_password_timed(user, form.password.data) and user.active:
+            if totp.enabled(user):
+                begin_second_factor(user, _safe_next(form.next.data))
+                return redirect(url_for("auth.second_factor"))
             sign_in(user)
             if user.password_temporary:
                 return redirect(url_for("auth.change_password"))
@@ -186,4 +189,4 @@ def set_language(code: str):
     return redirect(_safe_next(request.form.get("next")) or url_for("auth.home"))
 
 
-from portal.auth import account, desk  # noqa: E402,F401  (more routes on this blueprint)
+from portal.auth import account, desk, two_factor  # noqa: E402,F401  (more routes on this blueprint)

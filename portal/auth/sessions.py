@@ -11,6 +11,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from portal import settings
+from portal.extensions import db
 from portal.models import Role, User
 
 SECTION = _l("Sign-in and sessions")
@@ -28,10 +29,10 @@ KEEP = ("lang",)  # what survives signing in and out
 SEEN_GRANULARITY = 60  # seconds: don't rewrite the cookie on every request
 # Endpoints a user with a temporary password may still reach.
 WHILE_TEMPORARY = {"auth.change_password", "auth.logout", "auth.set_language", "auth.login", "auth.login_code",
-                   "auth.register", "auth.end_sessions", "static"}
+                   "auth.register", "auth.end_sessions", "auth.second_factor", "static"}
 
 
-def _fresh_session() -> None:
+def fresh_session() -> None:
     kept = {k: session[k] for k in KEEP if k in session}
     session.clear()  # drops the old CSRF token: a new one is made for the signed-in session
     session.update(kept)
@@ -39,7 +40,7 @@ def _fresh_session() -> None:
 
 def sign_in(user: User) -> None:
     """Start a new session for this user (the caller redirects)."""
-    _fresh_session()
+    fresh_session()
     login_user(user)
     session.permanent = True
     now = int(time.time())
@@ -47,9 +48,30 @@ def sign_in(user: User) -> None:
     session["seen_at"] = now
 
 
+SECOND_FACTOR_SECONDS = 300  # between the password and the code
+MAX_SECOND_FACTOR_TRIES = 5  # then the password is asked again
+
+
+def begin_second_factor(user: User, next_url: str | None) -> None:
+    """The password was right: remember who is half-way, not signed in yet."""
+    fresh_session()
+    session["2fa"] = {"uid": user.id, "v": user.session_version or 0, "at": int(time.time()),
+                      "next": next_url or "", "tries": 0}
+
+
+def pending_second_factor() -> User | None:
+    pending = session.get("2fa")
+    if not pending or time.time() - pending.get("at", 0) > SECOND_FACTOR_SECONDS:
+        return None
+    user = db.session.get(User, pending.get("uid"))
+    if user is None or not user.active or (user.session_version or 0) != pending.get("v"):
+        return None
+    return user
+
+
 def sign_out() -> None:
     logout_user()
-    _fresh_session()
+    fresh_session()
 
 
 def limits_for(user: User) -> tuple[int, int]:

@@ -65,3 +65,14 @@ class PasswordReset(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class TotpCredential(db.Model):
+    """A manager's authenticator app (TOTP) and the hashes of their unused recovery codes."""
+
+    __tablename__ = "totp_credential"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    recovery_hashes: Mapped[str] = mapped_column(Text, default="")  # one SHA-256 per line
+    last_step: Mapped[int] = mapped_column(Integer, default=0)  # a code is accepted once
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
