@@ -616,3 +616,9 @@ def test_switching_two_step_sign_in_off_needs_the_password(app, client, people):
                                                  "csrf_token": csrf_token(client)}).status_code == 302
     fresh = app.test_client()
     login_as(fresh, people["manager"])  # no second step any more
+
+
+def test_switching_off_what_is_not_on_goes_to_the_set_up_page(client, people):
+    login_as(client, people["manager"])
+    response = post(client, "/account/2fa/off", {"password": "whatever"})
+    assert response.status_code == 302 and urlsplit(response.location).path == "/account/2fa"

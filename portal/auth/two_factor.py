@@ -71,6 +71,8 @@ def two_factor():
 def two_factor_off():
     """Switch the second factor off (the password is asked again)."""
     user = current_user._get_current_object()
+    if not totp.enabled(user):
+        return redirect(url_for("auth.two_factor"))
     form = PasswordConfirmForm()
     if form.validate_on_submit():
         if user.check_password(form.password.data):
@@ -79,5 +81,5 @@ def two_factor_off():
             flash(_("Two-step sign-in is off."), "success")
             return redirect(url_for("auth.account"))
         form.password.errors.append(_("This is not your current password."))
-    return render_template("auth/two_factor.html", enabled=totp.enabled(user),
+    return render_template("auth/two_factor.html", enabled=True,
                            remaining=totp.remaining_recovery_codes(user), off_form=form)
