@@ -89,9 +89,12 @@ def _init_login(app: Flask) -> None:
         # "id:session_version": a bumped version (deactivation, role or scope change) ends the session.
         uid, _, version = user_id.partition(":")
         user = db.session.get(User, int(uid)) if uid.isdigit() else None
-        if user is None or str(user.session_version or 0) != (version or "0"):
+        if user is None or not user.active or str(user.session_version or 0) != (version or "0"):
             return None
         return user
+
+    from portal.auth.sessions import init_sessions
+    init_sessions(app)
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -128,9 +131,10 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
-        if request.endpoint == "auth.login":
-            from portal.auth.routes import login_refused
-            return login_refused()
+        from portal.auth.routes import refused_page
+        refused = refused_page()
+        if refused is not None:
+            return refused
         return page(429, _("Too many attempts. Wait a few minutes and try again."))
 
     @app.errorhandler(413)

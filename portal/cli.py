@@ -7,8 +7,12 @@ from portal.extensions import db
 
 def init_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
-    def seed_demo_command():
+    @click.option("--force", is_flag=True, help="Run even when PORTAL_ENV=production.")
+    def seed_demo_command(force):
         """Create the demo company (two estates), accounts and ~260 cases (safe to run again)."""
+        if app.config["ENV_NAME"] == "production" and not force:
+            raise click.ClickException("PORTAL_ENV=production: demo accounts with a published password would "
+                                       "open this installation to anyone. Use --force if you really mean it.")
         from portal.demo import seed_demo
         from portal.demo_company import account_lines
         created = seed_demo()
@@ -32,6 +36,10 @@ def init_cli(app: Flask) -> None:
                     manager_level, password):
         """Create an account (production has no demo accounts)."""
         from portal.accounts import AccountError, create_account
+        from portal.auth.passwords import policy_problem
+        problem = policy_problem(password, username)
+        if problem:
+            raise click.BadParameter(str(problem), param_hint="--password")
         try:
             user = create_account(username, role, display_name, password, department_code=department_code,
                                   estate_names=estate_names, unit_label=unit_label, company=company,
@@ -42,6 +50,22 @@ def init_cli(app: Flask) -> None:
         where = "company-level" if user.company_wide else ", ".join(e.name for e in user.estates)
         home = f" {user.unit.label}" if user.unit else ""
         click.echo(f"Created {username} ({role}{'; ' + where if where else ''}{home}).")
+
+    @app.cli.command("reset-password")
+    @click.argument("username")
+    @click.option("--temporary", is_flag=True, help="Print a temporary password instead of a one-time link.")
+    def reset_password(username, temporary):
+        """Give a member of staff a one-time reset link (or a temporary password); ends their sessions."""
+        from sqlalchemy import select
+        from portal.auth.passwords import issue_reset_link, issue_temporary_password
+        from portal.models import User
+        user = db.session.scalar(select(User).filter_by(username=username))
+        if user is None:
+            raise click.BadParameter(f"no account {username!r}", param_hint="USERNAME")
+        with app.test_request_context():
+            secret = issue_temporary_password(user, None) if temporary else issue_reset_link(user, None)
+        db.session.commit()
+        click.echo(secret)
 
     @app.cli.command("doctor")
     def doctor():

@@ -1,6 +1,7 @@
 """Environment-driven configuration."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -15,6 +16,24 @@ def _dev_secret_key() -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+KEY_COMMAND = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+# Values that have shipped in examples and documentation: never accepted in production.
+EXAMPLE_KEYS = {"change-me-to-64-random-characters", "change-me", "changeme", "secret", "dev", "development"}
+
+
+def secret_key_problem(key: str | None) -> str | None:
+    """Why a key is too weak for production, or None."""
+    if not key:
+        return "is not set"
+    if key.strip().casefold() in EXAMPLE_KEYS or "change-me" in key.casefold():
+        return "is the example value"
+    if len(key) < 32:
+        return "is shorter than 32 characters"
+    if len(set(key)) < 12:
+        return "has too little variety (repeated characters)"
+    return None
 
 
 class Config:
@@ -80,6 +99,19 @@ class Config:
     # Login attempts: only failures count, per account and per client address.
     LOGIN_LIMIT_ACCOUNT = os.environ.get("LOGIN_LIMIT_ACCOUNT", "5 per 5 minutes;20 per day")
     LOGIN_LIMIT_ADDRESS = os.environ.get("LOGIN_LIMIT_ADDRESS", "30 per 10 minutes")
+    # SMS sign-in codes: sends per number and per address, wrong codes per address.
+    SMS_LIMIT_NUMBER = os.environ.get("SMS_LIMIT_NUMBER", "5 per hour;10 per day")
+    SMS_LIMIT_ADDRESS = os.environ.get("SMS_LIMIT_ADDRESS", "20 per hour")
+    CODE_LIMIT_ADDRESS = os.environ.get("CODE_LIMIT_ADDRESS", "30 per 10 minutes")
+    # The cookie's own lifetime is the longest a session may last; the idle and absolute limits
+    # per role are manager settings (portal/auth/sessions.py) checked on the server.
+    PERMANENT_SESSION_LIFETIME = timedelta(days=365)
+    # Password resets: a manager's link lasts this long; staff with an e-mail may ask for a 30-minute
+    # link themselves unless e-mail only goes to the console.
+    # The portal's public address for links sent by e-mail (e.g. https://portal.example.com).
+    PORTAL_URL = os.environ.get("PORTAL_URL", "")
+    RESET_LINK_HOURS = int(os.environ.get("RESET_LINK_HOURS", "24"))
+    SELF_RESET = os.environ.get("SELF_RESET", "0" if MAIL_BACKEND == "console" else "1") == "1"
     SURVEY_LIMIT_ADDRESS = os.environ.get("SURVEY_LIMIT_ADDRESS", "30 per 10 minutes")
     RATELIMIT_HEADERS_ENABLED = True
     # Redis down: count in process memory rather than refuse every login.
@@ -89,10 +121,9 @@ class Config:
     def __init__(self) -> None:
         key = os.environ.get("SECRET_KEY")
         if self.ENV_NAME == "production":
-            if not key or len(key) < 16:
-                raise RuntimeError(
-                    "SECRET_KEY must be set (16+ characters) when PORTAL_ENV=production"
-                )
+            problem = secret_key_problem(key)
+            if problem:
+                raise RuntimeError(f"SECRET_KEY {problem} (PORTAL_ENV=production). Generate one with: {KEY_COMMAND}")
             self.SESSION_COOKIE_SECURE = True
             self.REMEMBER_COOKIE_SECURE = True
             # The __Host- prefix: the browser keeps it only over HTTPS, for this host, path /.

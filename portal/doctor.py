@@ -27,6 +27,14 @@ def check_config(app: Flask) -> list[Finding]:
     c = app.config
     production = c["ENV_NAME"] == "production"
     out = [Finding(OK, "config", f"PORTAL_ENV={c['ENV_NAME']}")]
+    from portal.config import KEY_COMMAND, secret_key_problem
+    key_problem = secret_key_problem(c.get("SECRET_KEY"))
+    if key_problem:
+        out.append(Finding(FAIL if production else WARN, "config",
+                           f"SECRET_KEY {key_problem}: anyone who knows it can forge a manager's session; "
+                           f"generate one with {KEY_COMMAND}"))
+    else:
+        out.append(Finding(OK, "config", "SECRET_KEY is long and random enough"))
     uri = c["SQLALCHEMY_DATABASE_URI"]
     if production and not uri.startswith("postgresql"):
         out.append(Finding(FAIL, "config", "DATABASE_URL is not PostgreSQL; production needs "
@@ -37,6 +45,9 @@ def check_config(app: Flask) -> list[Finding]:
     if production and not c.get("PROXY_COUNT"):
         out.append(Finding(WARN, "config", "PROXY_COUNT=0: behind nginx set PROXY_COUNT=1, or every client "
                                            "shares nginx's address for login rate limits"))
+    if production and c.get("SELF_RESET") and not c.get("PORTAL_URL"):
+        out.append(Finding(WARN, "config", "PORTAL_URL is not set: reset links in e-mails use the address the "
+                                           "request came in on; set PORTAL_URL=https://your-portal"))
     if production and c.get("MAIL_BACKEND") != "smtp":
         out.append(Finding(WARN, "config", f"MAIL_BACKEND={c.get('MAIL_BACKEND')}: e-mail is written to "
                                            f"{c['OUTBOX_DIR']}, not sent; set MAIL_BACKEND=smtp and SMTP_HOST"))

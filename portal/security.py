@@ -66,7 +66,39 @@ def login_failed(response) -> bool:
 
 
 def login_account_key() -> str:
-    return "account:" + (request.form.get("username") or "").strip().casefold()
+    """Account and address together: an attacker elsewhere cannot lock the owner out."""
+    name = (request.form.get("username") or "").strip().casefold()
+    return f"account:{name}|{get_remote_address()}"
+
+
+# SMS codes: sending is limited per number and per address, wrong codes per address.
+def sending() -> bool:
+    return "send" in request.form
+
+
+def not_sending() -> bool:
+    return not sending()
+
+
+def sms_number_key() -> str:
+    from portal.auth.phone import normalize_phone
+    return "sms:" + (normalize_phone(request.form.get("phone")) or "invalid")
+
+
+def sms_number_limit() -> str:
+    return current_app.config["SMS_LIMIT_NUMBER"]
+
+
+def sms_address_limit() -> str:
+    return current_app.config["SMS_LIMIT_ADDRESS"]
+
+
+def code_address_limit() -> str:
+    return current_app.config["CODE_LIMIT_ADDRESS"]
+
+
+def code_failed(response) -> bool:
+    return response.status_code != 302
 
 
 def init_security(app: Flask) -> None:

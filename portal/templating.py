@@ -19,12 +19,13 @@ HTMX_SRI = "sha384-H5SrcfygHmAuTDZphMHqBJLc3FhssKjG7w/CeCpFReSfwBWDTKpkzPP8c+cLs
 
 NAV = {
     Role.RESIDENT: [("cases.my_cases", _l("My cases")), ("cases.new_case", _l("File a case")),
-                    ("reports.disclosure_page", _l("Service report"))],
+                    ("reports.disclosure_page", _l("Service report")), ("auth.units", _l("My homes"))],
     Role.CLERK: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
-                 ("callbacks.queue", _l("Callbacks"))],
+                 ("callbacks.queue", _l("Callbacks")), ("auth.desk_claims", _l("Unit claims"))],
     Role.DEPARTMENT: [("department.queue", _l("Work queue"))],
     Role.MANAGER: [("board.board", _l("Board")), ("desk.register", _l("Register a case")),
                    ("escalation.escalations", _l("Escalations")), ("callbacks.queue", _l("Callbacks")),
+                   ("auth.desk_claims", _l("Unit claims")),
                    ("reports.dashboard", _l("Reports"))],
 }
 # Managers' "Administration" menu (base.html): the organisation, then the rules the portal runs by.

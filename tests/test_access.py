@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.callbacks.links import make_token
 from portal.models import (
     Alert, Attachment, CallbackKind, CallbackPlan, CallbackTask, CaseEvent, ImprovementAction, Notification, Phrase,
-    ReportRun, Role, RunStatus,
+    Relation, ReportRun, Role, RunStatus, UnitClaim,
 )
 from portal.timeutil import utcnow
 from tests import factories
@@ -58,7 +58,7 @@ CASE_ARGS = {"case_id", "attachment_id", "task_id"}
 ESTATE_ARGS = CASE_ARGS | {"alert_id", "run_id", "action_id", "notification_id",
                            # the administration screens' rows of the reference estate
                            "estate_id", "building_id", "unit_id", "resident_id", "residency_id", "account_id",
-                           "department_id"}
+                           "department_id", "claim_id"}
 # Company-level acts: a callback plan covers every estate, so estate managers may not publish one.
 COMPANY_ONLY = {"callbacks.publish"}
 
@@ -110,13 +110,16 @@ def dataset(app, people, elsewhere):
     estate_id = people["ref"]["estate"].id
     run = ReportRun(month="2026-11", status=RunStatus.DONE, step=5, steps=5, estate_id=estate_id)
     improvement = ImprovementAction(month="2026-11", problem="回访不及时", action="增加回访人手", estate_id=estate_id)
-    db.session.add_all([task, plan, run, improvement])
+    # A resident's claim of a unit, waiting for the desk.
+    claim = UnitClaim(user_id=people["other_resident"].id, unit_id=people["ref"]["units"][0].id,
+                      relation=Relation.TENANT)
+    db.session.add_all([task, plan, run, improvement, claim])
     db.session.commit()
     with app.test_request_context():
         token = make_token(task)
     return {"case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert,
             "task": task, "plan": plan, "token": token, "run": run, "improvement": improvement,
-            "admin": _administered(people)}
+            "claim": claim, "admin": _administered(people)}
 
 
 def _administered(people) -> dict:
@@ -154,6 +157,7 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "token": data["token"],
         "run_id": data["run"].id,
         "action_id": data["improvement"].id,
+        "claim_id": data["claim"].id,
         **data["admin"],
     }
     unknown = arguments - values.keys()

@@ -38,6 +38,23 @@ def test_development_secret_key_is_generated_once_and_kept(monkeypatch, tmp_path
     assert mod.Config().SECRET_KEY == first
 
 
+STRONG = "f3c1a9e07b5d42c8961e0d7a4b2f8c35e6d09a17"
+
+
+@pytest.mark.parametrize("key", ["short-but-random-Xy7", "x" * 40, "ab" * 20, "change-me-to-64-random-characters"])
+def test_production_refuses_a_weak_or_example_secret_key(monkeypatch, tmp_path, key):
+    mod = _reload(monkeypatch, tmp_path, PORTAL_ENV="production", SECRET_KEY=key)
+    with pytest.raises(RuntimeError, match="SECRET_KEY .*secrets.token_hex"):
+        mod.Config()
+
+
+def test_the_env_example_ships_no_key_and_says_how_to_make_one():
+    from portal.config import BASE_DIR
+    text = (BASE_DIR / "deploy" / "portal.env.example").read_text()
+    assert "\nSECRET_KEY=\n" in text
+    assert "secrets.token_hex(32)" in text
+
+
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path):
     mod = _reload(monkeypatch, tmp_path, PORTAL_ENV="production")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
@@ -46,9 +63,9 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path)
 
 
 def test_production_with_a_key_uses_it_and_secure_cookies(monkeypatch, tmp_path):
-    mod = _reload(monkeypatch, tmp_path, PORTAL_ENV="production", SECRET_KEY="x" * 40,
+    mod = _reload(monkeypatch, tmp_path, PORTAL_ENV="production", SECRET_KEY=STRONG,
                   DATABASE_URL="postgresql+psycopg://u@db/portal", REDIS_URL="redis://127.0.0.1:6379/0")
     cfg = mod.Config()
-    assert cfg.SECRET_KEY == "x" * 40 and cfg.SESSION_COOKIE_SECURE is True
+    assert cfg.SECRET_KEY == STRONG and cfg.SESSION_COOKIE_SECURE is True
     assert cfg.SQLALCHEMY_DATABASE_URI.startswith("postgresql+psycopg://")
     assert cfg.REDIS_URL == "redis://127.0.0.1:6379/0"

@@ -78,7 +78,7 @@ def test_the_procfile_web_command_serves_the_portal_with_secure_defaults(tmp_pat
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
     port = _free_port()
     env.update(PORTAL_INSTANCE_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'web.db'}",
-               PORTAL_ENV="production", SECRET_KEY="k" * 40, PROXY_COUNT="1", BIND=f"127.0.0.1:{port}",
+               PORTAL_ENV="production", SECRET_KEY="f3c1a9e07b5d42c8961e0d7a4b2f8c35e6d09a17", PROXY_COUNT="1", BIND=f"127.0.0.1:{port}",
                WEB_CONCURRENCY="2", PATH=f"{BIN}:{env.get('PATH', '')}")
     release = subprocess.run(procfile()["release"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert release.returncode == 0, release.stderr

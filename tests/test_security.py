@@ -79,7 +79,7 @@ def test_htmx_is_configured_to_need_neither_eval_nor_inline_styles(client):
 def test_production_cookies_are_secure_httponly_samesite_with_host_prefix(monkeypatch, tmp_path, database_url):
     monkeypatch.setenv("PORTAL_INSTANCE_DIR", str(tmp_path))
     monkeypatch.setenv("PORTAL_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("SECRET_KEY", "f3c1a9e07b5d42c8961e0d7a4b2f8c35e6d09a17")
     monkeypatch.delenv("REDIS_URL", raising=False)
     try:
         cfg = importlib.reload(config_module).Config()

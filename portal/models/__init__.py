@@ -23,6 +23,7 @@ from portal.models.callbacks import (  # noqa: E402
     CallbackKind, CallbackPlan, CallbackPromise, CallbackRecord, CallbackTask, MaintenanceWork,
     Method, PlanStatus, SampleSeed, Satisfaction, TaskStatus,
 )
+from portal.models.signin import ClaimStatus, PasswordReset, SignInCode, TotpCredential, UnitClaim  # noqa: E402
 from portal.models.reports import ActionStatus, ImprovementAction, ReportRun, RunStatus  # noqa: E402
 from portal.models.jobs import Job  # noqa: E402
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
@@ -36,4 +37,5 @@ __all__ = [
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "DataStamp", "Setting", "Severity", "Status", "Unit", "User",
     "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job",
+    "ClaimStatus", "PasswordReset", "SignInCode", "TotpCredential", "UnitClaim",
 ]

@@ -127,6 +127,11 @@ def _seed(app) -> tuple[dict, dict]:
     db.session.add(Notification(user_id=people["manager"].id, channel="email", kind="escalation", subject="升级",
                                 body="请处理", dedup_key="fuzz:1", status="failed", address="m@example.com",
                                 last_error="SMTP down"))
+    # Residents' unit claims waiting for the desk (one for each desk role to decide).
+    from portal.models import Relation, UnitClaim
+    for _ in range(2):
+        db.session.add(UnitClaim(user_id=people["resident"].id, unit_id=people["ref"]["units"][1].id,
+                                 relation=Relation.TENANT))
     db.session.commit()
     assert db.session.scalar(select(ImprovementAction.id)) is not None
     return people, seeds
