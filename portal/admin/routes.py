@@ -1,5 +1,5 @@
 """Manager settings: the standard reply phrases (规范用语)."""
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -8,6 +8,7 @@ from portal import audit
 
 from portal.access import role_required
 from portal.admin import bp
+from portal.admin.scope import chosen_estate, may_edit
 from portal.admin.changes import log_change, log_create
 from portal.admin.forms import PhraseForm
 from portal.extensions import db
@@ -16,26 +17,34 @@ from portal.models import Phrase, Role
 PHRASE_FIELDS = ("text", "position", "active")
 
 
-def _phrases():
-    return list(db.session.scalars(select(Phrase).order_by(Phrase.position, Phrase.id)))
+def _phrases(estate_id: int | None):
+    """The company's phrases (None) or one estate's own."""
+    owner = Phrase.estate_id.is_(None) if estate_id is None else Phrase.estate_id == estate_id
+    return list(db.session.scalars(select(Phrase).where(owner).order_by(Phrase.position, Phrase.id)))
+
+
+def _page(form, edits, estate_id, estates):
+    return render_template("admin/phrases.html", form=form, edits=edits, estate_id=estate_id, estates=estates)
 
 
 @bp.route("/admin/phrases", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
 def phrases():
-    """List the phrases and add one."""
+    """List the company's or one estate's phrases and add one."""
+    estate_id, estates = chosen_estate(current_user, request.args.get("estate", type=int))
     form = PhraseForm(prefix="new")
     if form.validate_on_submit():
-        phrase = Phrase(text=form.text.data.strip(), position=form.position.data or 0, active=True)
+        phrase = Phrase(text=form.text.data.strip(), position=form.position.data or 0, active=True,
+                        estate_id=estate_id)
         db.session.add(phrase)
         db.session.flush()
         log_create(current_user, "phrase", phrase, PHRASE_FIELDS, estate_id=phrase.estate_id,
                    summary=phrase.text[:60])
         db.session.commit()
         flash(_("Phrase added."), "success")
-        return redirect(url_for("admin.phrases"))
-    edits = [(p, PhraseForm(formdata=None, prefix=f"p{p.id}", obj=p)) for p in _phrases()]
-    return render_template("admin/phrases.html", form=form, edits=edits)
+        return redirect(url_for("admin.phrases", estate=estate_id))
+    edits = [(p, PhraseForm(formdata=None, prefix=f"p{p.id}", obj=p)) for p in _phrases(estate_id)]
+    return _page(form, edits, estate_id, estates)
 
 
 @bp.route("/admin/phrases/<int:phrase_id>", methods=["POST"])
@@ -43,6 +52,9 @@ def phrases():
 def edit_phrase(phrase_id: int):
     """Change a phrase's text, order or whether it is offered (never deleted)."""
     phrase = db.session.get(Phrase, phrase_id) or abort(404)
+    if not may_edit(current_user, phrase.estate_id):
+        abort(404)
+    estate_id, estates = chosen_estate(current_user, phrase.estate_id)
     form = PhraseForm(prefix=f"p{phrase.id}")
     if form.validate_on_submit():
         before = audit.snapshot(phrase, PHRASE_FIELDS)
@@ -52,10 +64,10 @@ def edit_phrase(phrase_id: int):
                    summary=phrase.text[:60])
         db.session.commit()
         flash(_("Phrase saved."), "success")
-        return redirect(url_for("admin.phrases"))
+        return redirect(url_for("admin.phrases", estate=estate_id))
     edits = [(p, form if p.id == phrase.id else PhraseForm(formdata=None, prefix=f"p{p.id}", obj=p))
-             for p in _phrases()]
-    return render_template("admin/phrases.html", form=PhraseForm(formdata=None, prefix="new"), edits=edits)
+             for p in _phrases(estate_id)]
+    return _page(PhraseForm(formdata=None, prefix="new"), edits, estate_id, estates)
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])

@@ -54,3 +54,30 @@ def require(user: User, estate_id: int | None) -> None:
     """404 for an estate (or company row) the user does not administer: it is not theirs to see."""
     if not may_administer(user, estate_id):
         abort(404)
+
+
+def chosen_estate(user: User, requested: int | None) -> tuple[int | None, list[Estate]]:
+    """Whose phrases or service levels a page edits: the company's (None) or one estate's.
+
+    A company-level manager edits the company defaults (the default) or any estate's overrides;
+    an estate manager only their estates' (the first by default). Anything else is a 404."""
+    mine = estates(user)
+    if is_company(user):
+        if requested is None:
+            return None, mine
+        if requested in {e.id for e in mine}:
+            return requested, mine
+        abort(404)
+    if not mine:
+        abort(403)
+    if requested is None:
+        return mine[0].id, mine
+    if requested not in {e.id for e in mine}:
+        abort(404)
+    return requested, mine
+
+
+def may_edit(user: User, estate_id: int | None) -> bool:
+    """Company rows are the company managers'; an estate's rows its managers' (and the company's)."""
+    ids = estate_ids(user)
+    return ids is None or (estate_id is not None and estate_id in ids)

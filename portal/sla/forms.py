@@ -46,13 +46,13 @@ class _PolicyBase(FlaskForm):
                 yield severity, clock, self[f"{key}__amount"], self[f"{key}__unit"]
 
 
-def policy_form(kind: str):
-    """One amount and one unit per severity and clock, prefilled with the levels in force."""
+def policy_form(kind: str, estate_id: int | None = None):
+    """One amount and one unit per severity and clock, prefilled with the levels in force (in the estate)."""
     units = labels.opts(policy.UNITS.items())
     attrs = {}
     for severity in policy.SEVERITIES:
         for clock in policy.POLICY_CLOCKS:
-            lvl = policy.level(kind, severity, clock)
+            lvl = policy.level(kind, severity, clock, estate_id)
             amount = "" if lvl.amount is None else f"{lvl.amount:g}"
             key = cell_key(severity, clock)
             attrs[f"{key}__amount"] = StringField(_l("Amount"), default=amount, validators=[_check_amount],

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.access import role_required
+from portal.admin.scope import chosen_estate
 from portal.extensions import db
 from portal.models import Kind, Role, SlaRule
 from portal.sla import bp, calendar, policy
@@ -26,18 +27,20 @@ def _kind() -> str:
     return kind
 
 
-def save_changes(kind: str, form, actor=None) -> int:
-    """Store the cells that differ from the level in force, each audited; returns how many (the caller commits)."""
+def save_changes(kind: str, form, actor=None, estate_id: int | None = None) -> int:
+    """Store the cells that differ from the level in force (the company's, or in the estate), each audited;
+    returns how many (the caller commits)."""
     changed = 0
     for severity, clock, amount_field, unit_field in form.cells():
         wanted = policy.Level(amount_field.amount, unit_field.data)
-        current = policy.level(kind, severity, clock)
+        current = policy.level(kind, severity, clock, estate_id)
         same = (wanted.amount is None and current.amount is None) or wanted == current
         if not same:
-            policy.save(kind, severity, clock, wanted.amount, wanted.unit)
+            policy.save(kind, severity, clock, wanted.amount, wanted.unit, estate_id=estate_id)
             audit.record(actor, "service_level", f"{kind}/{severity}/{clock}", "update",
                          before={"amount": current.amount, "unit": current.unit},
-                         after={"amount": wanted.amount, "unit": wanted.unit}, summary=f"{kind} {severity} {clock}")
+                         after={"amount": wanted.amount, "unit": wanted.unit}, estate_id=estate_id,
+                         summary=f"{kind} {severity} {clock}")
             changed += 1
     return changed
 
@@ -47,14 +50,18 @@ def save_changes(kind: str, form, actor=None) -> int:
 def deadlines():
     """Service levels per kind: severities by clocks, defaults marked; bad cells come back kept."""
     kind = _kind()
-    form = policy_form(kind)
+    estate_id, estates = chosen_estate(current_user, request.args.get("estate", type=int))
+    form = policy_form(kind, estate_id)
     if form.validate_on_submit():
-        changed = save_changes(kind, form, current_user)
+        changed = save_changes(kind, form, current_user, estate_id)
         db.session.commit()
         flash(_("%(n)d service level(s) changed; new deadlines use them from now on.", n=changed), "success")
-        return redirect(url_for("sla.deadlines", kind=kind))
-    overridden = {(r.severity, r.clock) for r in db.session.scalars(select(SlaRule).where(SlaRule.kind == kind))}
-    return render_template("sla/deadlines.html", form=form, kind=kind, kinds=list(Kind),
+        return redirect(url_for("sla.deadlines", kind=kind, estate=estate_id))
+    owner = SlaRule.estate_id.is_(None) if estate_id is None else SlaRule.estate_id == estate_id
+    overridden = {(r.severity, r.clock) for r in db.session.scalars(select(SlaRule).where(SlaRule.kind == kind,
+                                                                                          owner))}
+    return render_template("sla/deadlines.html", form=form, kind=kind, kinds=list(Kind), estate_id=estate_id,
+                           estates=estates, owner_args={"kind": kind},
                            overridden=overridden, clocks=policy.POLICY_CLOCKS, clock_labels=policy.CLOCKS,
                            units=policy.UNITS, default=policy.default)
 
