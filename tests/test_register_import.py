@@ -40,9 +40,9 @@ def estate(people) -> Estate:
 @pytest.fixture
 def manager(people, estate):
     """A manager of the test estate (not company-level)."""
-    people["manager"].estates.append(estate)
+    user = factories.user(Role.MANAGER, estates=[estate])
     db.session.commit()
-    return people["manager"]
+    return user
 
 
 def run(estate, data=None, filename="r.csv", actor=None):
@@ -77,7 +77,10 @@ def test_first_import_creates_and_a_second_changes_nothing(app, estate, people):
 
 
 def test_residents_match_by_mobile_and_take_the_registers_name_and_relation(app, estate, people):
-    resident = people["resident"]  # lives in 1栋-0101 with no residency yet
+    # An account that names 1栋-0101 as its home but has no residency yet.
+    resident = factories.user(Role.RESIDENT, name="张三")
+    resident.unit_id = people["ref"]["units"][0].id
+    db.session.commit()
     rows = [["1栋", "0101", "", "张大三", resident.phone, "业主", "2019-01-01", "", "", "", ""]]
     plan = run(estate, csv_bytes(rows), actor=people["manager"])
     assert not plan.new_residents and len(plan.new_residencies) == 1
@@ -95,7 +98,7 @@ def test_residents_match_by_mobile_and_take_the_registers_name_and_relation(app,
 
 def test_a_staff_mobile_or_an_ended_residency_is_a_bad_row(app, estate, people):
     run(estate, csv_bytes([["1栋", "0101", "", "张三", "13800001111", "业主", "2019-01-01", "", "", "", ""]]))
-    residency = db.session.scalar(select(Residency))
+    residency = db.session.scalar(select(Residency).join(User).where(User.phone == "13800001111"))
     residency.moved_out = date(2025, 1, 1)
     db.session.commit()
     rows = [["1栋", "0101", "", "张三", "13800001111", "业主", "2019-01-01", "", "", "", ""],
@@ -239,8 +242,9 @@ def test_only_managers_may_import(client, people, estate):
 
 def test_a_manager_of_another_estate_can_neither_choose_nor_confirm_this_one(app, estate, manager):
     other = Estate(name="清风苑")
-    stranger = factories.user(Role.MANAGER)
-    stranger.estates.append(other)
+    db.session.add(other)
+    db.session.flush()
+    stranger = factories.user(Role.MANAGER, estates=[other])
     db.session.commit()
     owner_client, stranger_client = app.test_client(), app.test_client()
     login(stranger_client, stranger)
@@ -256,6 +260,7 @@ def test_a_manager_of_another_estate_can_neither_choose_nor_confirm_this_one(app
     # A company-level manager sees every estate.
     stranger.company_wide = True
     db.session.commit()
+    login(stranger_client, stranger)  # the change of scope ended the session
     assert "测试花园" in stranger_client.get("/register/import").get_data(as_text=True)
 
 
@@ -265,7 +270,11 @@ def test_a_manager_who_lost_the_estate_cannot_confirm(client, estate, manager):
     manager.estates.clear()
     db.session.commit()
     before = counts()
-    assert "expired" in post(client, "/register/import/confirm", {"token": token}).get_data(as_text=True)
+    # A change of scope ends the manager's sessions; signed in again, the old preview is refused.
+    assert post(client, "/register/import/confirm", {"token": token}).status_code == 302
+    login(client, manager)
+    refused = post(client, "/register/import/confirm", {"token": token}, follow_redirects=True)
+    assert "expired" in refused.get_data(as_text=True)
     assert counts() == before
 
 
