@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal import settings
 from portal.callbacks import jobs, plans
 from portal.extensions import db
-from portal.models import Building, CallbackKind, CallbackPlan, CallbackTask, Role, TaskStatus, Unit
+from portal.models import Building, CallbackKind, CallbackPlan, CallbackTask, Residency, Role, TaskStatus, Unit
 from portal.timeutil import local_zone, utcnow
 from tests import factories
 from tests.conftest import post
@@ -67,7 +67,7 @@ def test_generating_twice_returns_the_same_plan(app, people):
 def test_new_residents_manager_visits_and_incidents_are_planned(app, people):
     _households(people, 3)
     now = utcnow().astimezone(local_zone())
-    newcomer = factories.user(Role.RESIDENT, unit=people["ref"]["units"][1])
+    newcomer = factories.user(Role.RESIDENT, unit=people["ref"]["units"][1], moved_in=now.date())
     settings.put("callback_manager_visits_per_year", 3)
     case = factories.case(people["resident"], kind=factories.Kind.REPAIR)
     factories.advance(case, ["classify", "dispatch", "accept", "complete"], people)
@@ -142,3 +142,18 @@ def test_an_incident_after_the_previous_plan_was_drafted_is_planned_next_time(ap
     plan_id = jobs.generate_plan(2026, 12)
     [incident] = _tasks(plan_id, CallbackKind.INCIDENT)
     assert incident.case_id == case.id
+
+
+def test_new_residents_are_those_the_register_says_moved_in_not_new_accounts(app, people):
+    """Importing the register makes accounts for households living there for years: no newcomer calls."""
+    from datetime import date
+    today = utcnow().astimezone(local_zone()).date()
+    long_ago = factories.user(Role.RESIDENT, unit=people["ref"]["units"][0], moved_in=date(2015, 5, 1))
+    moved_out = factories.user(Role.RESIDENT, unit=people["ref"]["units"][1], moved_in=today)
+    moved_out_stay = db.session.scalar(select(Residency).where(Residency.user_id == moved_out.id))
+    moved_out_stay.moved_out = today + timedelta(days=1)
+    db.session.commit()
+    nxt = today.replace(day=1) + timedelta(days=32)
+    plan_id = jobs.generate_plan(nxt.year, nxt.month)
+    planned = {t.resident_id for t in _tasks(plan_id, CallbackKind.NEW_RESIDENT)}
+    assert long_ago.id not in planned and moved_out.id not in planned

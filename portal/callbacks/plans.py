@@ -11,7 +11,8 @@ from portal import settings
 from portal.callbacks.service import CallbackError
 from portal.extensions import db
 from portal.models import (
-    CallbackKind, CallbackPlan, CallbackTask, Case, PlanStatus, Role, Status, TaskStatus, Unit, User,
+    CallbackKind, CallbackPlan, CallbackTask, Case, PlanStatus, Residency, Role, Status, TaskStatus, Unit,
+    User,
 )
 from portal.timeutil import local_zone, utcnow
 
@@ -98,20 +99,21 @@ def _routine(plan, homes, slots, year, month) -> None:
 
 
 def _new_residents(plan, homes, slots, start, end) -> None:
-    """Every household that moved in recently, in its first month."""
+    """Every household that moved in recently (the register's move-in date), in its first month."""
     days = settings.get("callback_new_resident_days")
     since = min(_at(start) - timedelta(days=days), _catch_up_since(start))
-    newcomers = db.session.scalars(select(User).where(
-        User.role == Role.RESIDENT, User.unit_id.is_not(None), User.created_at >= since,
-        User.created_at < _at(end)).order_by(User.id))
+    moves = db.session.execute(
+        select(Residency.unit_id, Residency.moved_in, User).join(User, User.id == Residency.user_id)
+        .where(User.role == Role.RESIDENT, User.active.is_(True), Residency.moved_out.is_(None),
+               Residency.moved_in >= since.date(), Residency.moved_in < end)
+        .order_by(Residency.moved_in, Residency.id)).all()
     done = _units_with(CallbackKind.NEW_RESIDENT, since)
-    for user in newcomers:
-        if user.unit_id in done:
+    for unit_id, moved, user in moves:
+        if unit_id in done:
             continue
-        moved = user.created_at.astimezone(local_zone()).date()
         week = next((w for w in slots if w[0] <= moved < w[1]), slots[0])
-        _task(plan, CallbackKind.NEW_RESIDENT, user.unit_id, user, week, "new_resident")
-        done.add(user.unit_id)
+        _task(plan, CallbackKind.NEW_RESIDENT, unit_id, user, week, "new_resident")
+        done.add(unit_id)
 
 
 def _manager_visits(plan, homes, slots, year, month) -> None:
