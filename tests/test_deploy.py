@@ -49,6 +49,7 @@ def test_systemd_units_run_the_procfile_commands():
     assert worker == procs["worker"]
     cron = [a.replace("${REDIS_URL}", "$REDIS_URL") for a in strip(unit_command("portal-cron.service"))]
     assert cron == procs["cron"]
+    assert "--name" not in unit_command("portal-worker@.service"), "a fixed worker name blocks restarts after a kill"
     for unit in ("portal-web.service", "portal-worker@.service", "portal-cron.service"):
         text = (DEPLOY / "systemd" / unit).read_text()
         assert "EnvironmentFile=/etc/portal/portal.env" in text and "Restart=always" in text
