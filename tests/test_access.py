@@ -61,6 +61,8 @@ ESTATE_ARGS = CASE_ARGS | {"alert_id", "run_id", "action_id", "notification_id",
                            "department_id", "claim_id"}
 # Company-level acts: a callback plan covers every estate, so estate managers may not publish one.
 COMPANY_ONLY = {"callbacks.publish"}
+# URL arguments naming a company row (the dataset's phrase is a company default): estate managers get 404.
+COMPANY_ROWS = {"phrase_id"}
 
 
 def _routes():
@@ -264,6 +266,8 @@ def test_access_matrix(app, client, people, elsewhere, dataset, rule, endpoint, 
         assert status == 404, "staff of another estate reached a row of this one"
     elif endpoint in COMPANY_ONLY and asker in ("manager_here", "manager_other"):
         assert status == 403
+    elif arguments & COMPANY_ROWS and asker in ("manager_here", "manager_other"):
+        assert status == 404, "an estate manager changed a company default"
     elif endpoint == "notify.open_notification" and asker != "owner":
         assert status == 404  # someone else's notification
     elif method == "GET":

@@ -24,7 +24,8 @@ def _phrases(estate_id: int | None):
 
 
 def _page(form, edits, estate_id, estates):
-    return render_template("admin/phrases.html", form=form, edits=edits, estate_id=estate_id, estates=estates)
+    return render_template("admin/phrases.html", form=form, edits=edits, estate_id=estate_id, estates=estates,
+                           owner_endpoint="admin.phrases")
 
 
 @bp.route("/admin/phrases", methods=["GET", "POST"])

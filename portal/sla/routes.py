@@ -61,7 +61,7 @@ def deadlines():
     overridden = {(r.severity, r.clock) for r in db.session.scalars(select(SlaRule).where(SlaRule.kind == kind,
                                                                                           owner))}
     return render_template("sla/deadlines.html", form=form, kind=kind, kinds=list(Kind), estate_id=estate_id,
-                           estates=estates, owner_args={"kind": kind},
+                           estates=estates, owner_args={"kind": kind}, owner_endpoint="sla.deadlines",
                            overridden=overridden, clocks=policy.POLICY_CLOCKS, clock_labels=policy.CLOCKS,
                            units=policy.UNITS, default=policy.default)
 
