@@ -44,7 +44,7 @@ def user(role: Role, *, unit=None, department=None, name=None, username=None, es
         db.session.add(unit)
         db.session.flush()
     u = User(username=username or f"{role.value}{n}", display_name=name or f"{role.value}-{n}", role=role,
-             phone=f"1380000{n:04d}", unit_id=unit.id if unit else None,
+             phone=f"138{n % 10**8:08d}", unit_id=unit.id if unit else None,
              department_id=department.id if department else None, company_wide=company_wide)
     if "h" not in _HASH:
         # Production hashes with scrypt (slow by design); a cheap method keeps logins fast in tests.
