@@ -13,6 +13,7 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
+from portal import privacy
 from portal.extensions import db
 from portal.models import Attachment, Case, Role
 from portal.scopes import (  # noqa: F401  (the rules, re-exported for the views)
@@ -56,11 +57,13 @@ def get_case_or_404(case_id: int, *options) -> Case:
 
 
 def get_attachment_or_404(attachment_id: int) -> Attachment:
-    """A photo, or 404 unless the user may see its case."""
+    """A photo, or 404 unless the user may see its case and, on a complaint about staff, its complainant's evidence."""
     att = db.session.get(Attachment, attachment_id)
     if att is None:
         abort(404)
     get_case_or_404(att.case_id)
+    if not privacy.may_see_attachment(current_user, att):
+        abort(404)
     return att
 
 

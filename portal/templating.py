@@ -33,7 +33,8 @@ ADMIN_MENU = [("admin.estates", _l("Estates, buildings and units")), ("admin.res
               ("admin.staff", _l("Staff accounts")), ("admin.departments", _l("Departments")),
               ("admin.categories", _l("Categories")), ("admin.phrases", _l("Phrases")),
               ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
-              ("admin.settings_page", _l("Settings")), ("admin.audit_log", _l("Audit log"))]
+              ("admin.settings_page", _l("Settings")), ("admin.audit_log", _l("Audit log")),
+              ("admin.phone_reveals", _l("Number reveals"))]
 
 
 class TimeLeft:
@@ -89,6 +90,23 @@ def init_templating(app: Flask) -> None:
         return str(ACTIONS[name].label if name in ACTIONS else extra.get(name, name))
 
     app.jinja_env.globals["event_label"] = event_label
+    from portal import privacy
+    from portal.cases.actions import audience_of
+    # The complainant's privacy (portal.privacy) and the audience of a form's fields, for the templates.
+    app.jinja_env.globals.update(masked=privacy.masked, sees_complainant=privacy.sees_complainant,
+                                 needs_reveal=privacy.needs_reveal, phone_of=privacy.phone_of,
+                                 may_see_attachment=privacy.may_see_attachment, audience_of=audience_of)
+
+    def audience_hint(name: str, key: str) -> str:
+        """Beside a staff form's text field: whether the resident reads it (the action table says)."""
+        where = audience_of(name, key)
+        if not current_user.is_authenticated or current_user.role == Role.RESIDENT or where is None:
+            return ""
+        return str(_l("The resident reads this.") if where == "public"
+                   else _l("Internal: staff only, never shown to the resident."))
+
+    app.jinja_env.globals["audience_hint"] = audience_hint
+    app.jinja_env.tests["visible_attachment"] = lambda att: privacy.may_see_attachment(current_user, att)
     app.jinja_env.globals["is_overdue"] = lambda case: is_overdue(case, utcnow())
     app.jinja_env.globals["urgency"] = lambda case: urgency(case, utcnow())
     app.jinja_env.globals["now_utc"] = utcnow

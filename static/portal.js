@@ -67,4 +67,12 @@
   document.addEventListener("htmx:sendError", function () {
     toast(document.documentElement.lang === "en" ? "Cannot reach the server. Check the connection." : "无法连接服务器，请检查网络。");
   });
+
+  // The complainant's number, revealed by a logged "Call" (templates/_privacy.html): dial it at once.
+  document.addEventListener("htmx:afterSettle", function () {
+    var link = document.querySelector("a[data-dial]:not([data-dialled])");
+    if (!link) return;
+    link.setAttribute("data-dialled", "");
+    window.location.href = link.href;
+  });
 })();

@@ -140,13 +140,15 @@ def test_department_reports_cannot_handle_with_explanation(case, people):
     assert case.status == S.CLOSED
 
 
-def test_manager_reassigns_to_another_department_as_internal_event(case, people):
+def test_manager_reassigns_as_a_public_transfer_with_an_internal_reason(case, people):
     factories.advance(case, ["classify", "dispatch", "accept"], people)
     event = perform(case, people["manager"], "reassign", {"department_id": people["ref"]["sec"].id,
                                                           "note": "内部：其实是门禁问题"})
     assert case.status == S.DISPATCHED
     assert case.department_id == people["ref"]["sec"].id
-    assert event.public is False
+    assert event.public is True  # the resident's page names the department: the move is told, not read off it
+    assert people["ref"]["sec"].name in event.note and "门禁" not in event.note
+    assert event.internal_note == "内部：其实是门禁问题"
 
 
 def test_reassign_to_the_same_department_is_refused(case, people):

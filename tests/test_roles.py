@@ -112,12 +112,13 @@ def test_resident_rejects_a_resolved_case_and_it_is_reopened(as_, people):
     assert "还是漏水" in page.by_id("timeline").text
 
 
-def test_internal_reassign_event_is_hidden_from_the_resident(as_, people):
+def test_reassign_shows_the_resident_a_transfer_but_not_its_reason(as_, people):
     case = make_case(people, TO_ENG)
     r = act(as_("manager"), case, "reassign", department_id=people["ref"]["sec"].id, note="内部备注：门禁系统")
     assert r.status_code == 302
     resident_page = html(as_("resident").get(f"/cases/{case.id}"))
-    assert "reassign" not in event_actions(resident_page)
+    assert "reassign" in event_actions(resident_page)
+    assert people["ref"]["sec"].name in resident_page.by_id("timeline").text
     assert "内部备注" not in resident_page.text
     clerk_page = html(as_("clerk").get(f"/cases/{case.id}"))
     assert "reassign" in event_actions(clerk_page)

@@ -45,7 +45,7 @@ def test_reminder_then_escalation_each_exactly_once(people):
         (people["manager"].id, "inapp"), (people["manager"].id, "email"), (people["manager"].id, "sms")}
     assert all(n.status == "sent" for n in escalations)      # JOBS_SYNC delivered the e-mail and SMS at once
     event = db.session.scalar(select(CaseEvent).where(CaseEvent.case_id == c.id, CaseEvent.action == "escalate"))
-    assert event is not None and not event.public and "首次回复超时" in event.note
+    assert event is not None and not event.public and "首次回复超时" in event.internal_note and event.note == ""
     assert scan(at(2026, 11, 23, 12, 0)) == []
     assert _count(Alert, case_id=c.id) == 2
 

@@ -93,4 +93,4 @@ def settings_page():
 
 
 # The administration screens (SPEC §9) register on the same blueprint.
-from portal.admin import audit_log, catalog, places, residents, staff  # noqa: E402,F401
+from portal.admin import audit_log, catalog, places, residents, reveals, staff  # noqa: E402,F401

@@ -10,6 +10,7 @@ from wtforms.validators import NumberRange, Optional
 from portal import labels
 from portal.cases.service import category_choices, department_choices, estate_choices
 from portal.forms import DateField, validated
+from portal.models import Role
 
 SORT_LABELS = {
     "newest": _l("Newest first"), "oldest": _l("Oldest first"), "updated": _l("Recently updated"),
@@ -47,6 +48,10 @@ def filter_form(formdata, user) -> FilterForm:
     form.category.choices = _blank((str(i), n) for i, n in category_choices())
     form.department.choices = _blank((str(i), n) for i, n in department_choices())
     form.site.choices = _blank((str(i), n) for i, n in estate_choices(user))
+    if user.role == Role.RESIDENT:  # triage and clocks are internal (SPEC §9): not even as a filter or sort
+        del form.severity
+        del form.overdue
+        form.sort.choices = labels.opts((k, v) for k, v in SORT_LABELS.items() if k != "due")
     form.validate()
     return form
 

@@ -113,7 +113,7 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
             "board/_table.html", page=page, list_endpoint=endpoint,
             list_args={k: v for k, v in source.items() if k != "page" and v},
             show_department=user.role != Role.DEPARTMENT, board=board, row_menu=row_menu,
-            urls=row_urls(), updated_at=NOW_MARK)
+            urls=row_urls(), updated_at=NOW_MARK, resident=user.role == Role.RESIDENT)
         if table_key:
             stamp.keep(table_key, table)
     table = Markup(table.replace(NOW_MARK, local_now().strftime("%H:%M:%S")))

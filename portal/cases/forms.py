@@ -60,9 +60,16 @@ class ClassifyForm(VersionedForm):
 
 
 class DispatchForm(VersionedForm):
+    """Dispatch or reassignment: what the department is told and, apart, what the resident reads (SPEC §9)."""
     department_id = SelectField(_l("Department"), coerce=int,
                                 validators=[InputRequired(_l("Choose a department."))])
-    note = TextAreaField(_l("Instruction (optional)"), validators=[Optional(), Length(max=NOTE_MAX)])
+    note = TextAreaField(_l("Instruction to the department (optional)"), validators=[Optional(), Length(max=NOTE_MAX)])
+    message = TextAreaField(_l("Message to the resident (optional)"), validators=[Optional(), Length(max=NOTE_MAX)])
+
+
+class OverturnForm(RequiredNoteForm):
+    note = TextAreaField(_l("Message to the resident"),
+                         validators=[DataRequired(_l("Say why the verdict is overturned.")), Length(max=NOTE_MAX)])
 
 
 class PlanForm(VersionedForm):
@@ -93,7 +100,7 @@ ACTION_FORMS = {
     "dispatch": DispatchForm,
     "reassign": DispatchForm,
     "mark_invalid": ReasonForm,
-    "overturn": ReasonForm,
+    "overturn": OverturnForm,
     "accept": NoteForm,
     "plan": PlanForm,
     "complete": CompleteForm,

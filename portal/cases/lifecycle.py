@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert
 
 from portal.cases.actions import (  # noqa: F401  (the lifecycle's public names)
-    ACTIONS, ANY_OPEN, CALLBACK_ROLES, STAFF, Action, TransitionError, action, reopen,
+    ACTIONS, ANY_OPEN, CALLBACK_ROLES, INTERNAL, PUBLIC, STAFF, Action, AudienceError, TransitionError, action,
+    audience_of, reopen, split_notes,
 )
 from portal.extensions import db
 from portal.models import Case, CaseEvent, User
@@ -54,10 +55,11 @@ def perform(case: Case, user: User, name: str, data: dict | None = None, at: dat
                action=act.label, status=label(STATUS, case.status))
         )
     before = case.status
-    note = act.apply(case, user, data or {}, at) if act.apply else ""
+    note, internal = split_notes(act, act.apply(case, user, {} if data is None else data, at) if act.apply else {})
     if act.target is not None:
         case.status = act.target
-    event = record(case, user, name, before, case.status if act.target else None, note, act.public, at)
+    event = record(case, user, name, before, case.status if act.target else None, note, act.public, at,
+                   internal_note=internal)
     if before is None:
         db.session.flush()  # a new case: subscribers look it up by id
     acted.send(name, case=case, user=user, before=before, event=event, at=at)
@@ -65,14 +67,16 @@ def perform(case: Case, user: User, name: str, data: dict | None = None, at: dat
 
 
 def record(case: Case, user: User | None, name: str, before, after, note: str = "",
-           public: bool = True, at: datetime | None = None) -> CaseEvent:
-    """Append one event; the log is never updated or deleted."""
+           public: bool = True, at: datetime | None = None, internal_note: str = "") -> CaseEvent:
+    """Append one event; the log is never updated or deleted.
+
+    `note` is read by whoever sees the event (the resident too when `public`); `internal_note` only by staff."""
     at = at or utcnow()
     event = CaseEvent(
         case=case, actor=user, action=name,
         from_status=getattr(before, "value", before),
         to_status=getattr(after, "value", after),
-        note=note or "", public=public, at=at,
+        note=note or "", internal_note=internal_note or "", public=public, at=at,
     )
     case.updated_at = at
     case.version_id = (case.version_id or 0) + 1
@@ -85,7 +89,8 @@ def record_escalations(notes: list[tuple[int, str]], at: datetime) -> None:
     if notes:
         db.session.execute(insert(CaseEvent.__table__), [
             {"case_id": case_id, "actor_id": None, "at": at, "action": "escalate", "from_status": None,
-             "to_status": None, "public": False, "note": note} for case_id, note in notes])
+             "to_status": None, "public": False, "note": "",
+             "internal_note": note} for case_id, note in notes])
 
 
 def subscribers() -> dict[str, list[str]]:

@@ -3,7 +3,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import org
+from portal import org, privacy
 from portal.access import ALL_ROLES, get_attachment_or_404, get_case_or_404, may_act, role_required
 from portal.board.listing import case_list
 from portal.cases import bp
@@ -15,6 +15,7 @@ from portal.cases.uploads import UploadError, path_of, save_photos, validate_pho
 from portal.extensions import db
 from portal.htmx import render, targets
 from portal.models import Case, CaseEvent, Channel, Role
+from portal.timeutil import utcnow
 from sqlalchemy.orm import joinedload, selectinload
 
 
@@ -121,6 +122,18 @@ def attachment(attachment_id: int):
     att = get_attachment_or_404(attachment_id)
     return send_file(path_of(att), mimetype=att.content_type, download_name=att.filename,
                      max_age=3600)
+
+
+@bp.route("/cases/<int:case_id>/phone", methods=["POST"])
+@role_required(Role.DEPARTMENT)
+def reveal_phone(case_id: int):
+    """Show department staff the complainant's number to dial, and log who did, when (SPEC §9)."""
+    case = get_case_or_404(case_id)
+    if not privacy.needs_reveal(current_user, case) or not privacy.phone_of(case):
+        abort(404)
+    number = privacy.reveal(current_user, case, utcnow(), request.remote_addr or "")
+    db.session.commit()
+    return render("cases/call.html", "cases/_phone.html", f"phone-{case.id}", case=case, number=number)
 
 
 @bp.route("/cases/<int:case_id>/slip")

@@ -200,8 +200,10 @@ class CaseEvent(db.Model):
     action: Mapped[str] = mapped_column(String(30))
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
+    # What the action recorded, split by the audience the action table declares (SPEC §9):
+    # `note` is read by whoever sees the event, the resident too when `public`; `internal_note` by staff only.
     note: Mapped[str] = mapped_column(Text, default="")
-    # Internal notes (e.g. a reassignment reason) are hidden from residents.
+    internal_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     case: Mapped[Case] = relationship()
     actor: Mapped[User | None] = relationship()

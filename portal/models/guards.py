@@ -3,6 +3,7 @@ from sqlalchemy import event
 
 from portal.models.audit import AuditEntry
 from portal.models.cases import Attachment, Case, CaseEvent
+from portal.models.privacy import PhoneReveal
 from portal.models.people import Building, Category, Department, Estate, Residency, Unit, User
 
 
@@ -20,7 +21,7 @@ def _refuse_update(mapper, connection, target):
 
 # The organisation is deactivated, never deleted: cases and reports keep pointing at it.
 for model in (Case, CaseEvent, Attachment, User, Estate, Building, Unit, Department, Category, Residency,
-              AuditEntry):
+              AuditEntry, PhoneReveal):
     event.listen(model, "before_delete", _refuse_delete)
-for model in (CaseEvent, AuditEntry):
+for model in (CaseEvent, AuditEntry, PhoneReveal):
     event.listen(model, "before_update", _refuse_update)
