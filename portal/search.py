@@ -1,0 +1,115 @@
+"""Free-text search over cases that an index can serve, for Chinese as typed (two characters: 漏水, 电梯).
+
+A B-tree or trigram index cannot serve `ILIKE '%漏水%'`, so the app keeps its own: `case_term` holds
+every distinct two-character piece (bigram) of each case's searchable text, lower-cased. A query of
+two or more characters can only be inside a text that contains all of its bigrams, so the index
+yields a small candidate set and the ordinary substring match, run on those candidates only, makes
+the answer exactly what the substring scan would give (tests/test_search.py compares them). A
+one-character query falls back to the scan.
+
+The terms are written when a case is inserted or one of its searchable columns changes (mapper
+events, connected by `init_app`), and by `reindex` after bulk inserts that bypass the ORM.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import delete, event, func, insert, inspect, or_, select
+from sqlalchemy.orm import Mapper
+
+from portal.extensions import db
+from portal.models import Case
+from portal.models.cases import CaseTerm
+
+# The case's own columns that free-text search reads.
+FIELDS = ("number", "description", "location", "contact_name", "subject")
+MAX_QUERY = 100  # longer queries are cut: nobody types more, and each bigram is a lookup
+
+
+def escape_like(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere, its wildcards `%`, `_` and `\\` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def bigrams(text: str) -> set[str]:
+    """The distinct two-character pieces of `text`, lower-cased."""
+    low = (text or "").lower()
+    return {low[i:i + 2] for i in range(len(low) - 1)}
+
+
+def terms_of(values: Iterable[str]) -> set[str]:
+    """The index terms of a case's searchable texts (each text on its own: no piece spans two)."""
+    out: set[str] = set()
+    for value in values:
+        out |= bigrams(value)
+    return out
+
+
+def clean_query(q: str | None) -> str:
+    """The query as searched: trimmed and capped at MAX_QUERY characters."""
+    return (q or "").strip()[:MAX_QUERY]
+
+
+def case_text_ids(q: str):
+    """A SELECT of the ids of cases whose own searchable columns contain `q` (case-insensitive).
+
+    Served by the bigram index for two or more characters; the substring match then runs on the
+    candidates only."""
+    pattern = escape_like(q)
+    text_match = or_(*(getattr(Case, name).ilike(pattern, escape="\\") for name in FIELDS))
+    grams = sorted(bigrams(q))
+    if not grams:
+        return select(Case.id).where(text_match)
+    candidates = select(CaseTerm.case_id).where(CaseTerm.term.in_(grams))
+    if len(grams) > 1:
+        candidates = candidates.group_by(CaseTerm.case_id).having(func.count() == len(grams))
+    return select(Case.id).where(Case.id.in_(candidates), text_match)
+
+
+def _write_terms(connection, case_id: int, values: Iterable[str], replace: bool) -> None:
+    if replace:
+        connection.execute(delete(CaseTerm).where(CaseTerm.case_id == case_id))
+    rows = [{"case_id": case_id, "term": t} for t in terms_of(values)]
+    if rows:
+        connection.execute(insert(CaseTerm), rows)
+
+
+def _after_insert(_mapper: Mapper, connection, target: Case) -> None:
+    _write_terms(connection, target.id, (getattr(target, name) or "" for name in FIELDS), replace=False)
+
+
+def _after_update(_mapper: Mapper, connection, target: Case) -> None:
+    state = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in FIELDS):
+        _write_terms(connection, target.id, (getattr(target, name) or "" for name in FIELDS), replace=True)
+
+
+def init_app(_app) -> None:
+    """Keep the index as cases are written through the ORM (once per process, however many apps)."""
+    for name, fn in (("after_insert", _after_insert), ("after_update", _after_update)):
+        if not event.contains(Case, name, fn):
+            event.listen(Case, name, fn)
+
+
+def reindex(batch: int = 2000, only_missing: bool = False) -> int:
+    """Rebuild the terms of every case (or of cases that have none); returns the cases indexed.
+
+    For bulk inserts that bypass the ORM (benchmarks, imports, the migration). Commits per batch."""
+    done, last = 0, 0
+    columns = [Case.id, *(getattr(Case, name) for name in FIELDS)]
+    while True:
+        stmt = select(*columns).where(Case.id > last).order_by(Case.id).limit(batch)
+        if only_missing:
+            stmt = stmt.where(~select(CaseTerm.case_id).where(CaseTerm.case_id == Case.id).exists())
+        rows = db.session.execute(stmt).all()
+        if not rows:
+            return done
+        ids = [r[0] for r in rows]
+        db.session.execute(delete(CaseTerm).where(CaseTerm.case_id.in_(ids)))
+        terms = [{"case_id": r[0], "term": t} for r in rows for t in terms_of(v or "" for v in r[1:])]
+        if terms:
+            db.session.execute(insert(CaseTerm), terms)
+        db.session.commit()
+        done += len(rows)
+        last = ids[-1]
