@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from sqlalchemy import delete, event, func, insert, inspect, or_, select
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, aliased
 
 from portal.extensions import db
 from portal.models import Case
@@ -54,17 +54,34 @@ def clean_query(q: str | None) -> str:
 def case_text_ids(q: str):
     """A SELECT of the ids of cases whose own searchable columns contain `q` (case-insensitive).
 
-    Served by the bigram index for two or more characters; the substring match then runs on the
-    candidates only."""
+    Two characters are one bigram: its postings are the answer. Longer queries start from the
+    rarest of their bigrams (one probe statement counts each posting list, capped), keep the cases
+    that have every other bigram too (index lookups, not whole posting lists) and run the
+    substring match on those only. One character falls back to the scan."""
+    low = q.lower()
     pattern = escape_like(q)
     text_match = or_(*(getattr(Case, name).ilike(pattern, escape="\\") for name in FIELDS))
-    grams = sorted(bigrams(q))
+    grams = bigrams(low)
     if not grams:
         return select(Case.id).where(text_match)
-    candidates = select(CaseTerm.case_id).where(CaseTerm.term.in_(grams))
-    if len(grams) > 1:
-        candidates = candidates.group_by(CaseTerm.case_id).having(func.count() == len(grams))
-    return select(Case.id).where(Case.id.in_(candidates), text_match)
+    if len(low) == 2:
+        return select(CaseTerm.case_id).where(CaseTerm.term == low)
+    driver, *others = sorted(grams, key=lambda g: (_posting_sizes(grams)[g], g))
+    other = aliased(CaseTerm)
+    hits = select(CaseTerm.case_id).where(CaseTerm.term == driver, *(
+        select(other.case_id).where(other.term == g, other.case_id == CaseTerm.case_id).exists() for g in others
+    )).cte(f"hits_{abs(hash(low)) % 10**8}").prefix_with("MATERIALIZED")  # the index first, then the texts
+    return select(Case.id).join(hits, Case.id == hits.c.case_id).where(text_match)
+
+
+def _posting_sizes(grams: set[str], cap: int = 5000) -> dict[str, int]:
+    """How many cases have each bigram, counted up to `cap` (enough to pick the rarest): one statement."""
+    ordered = sorted(grams)
+    counts = [select(func.count()).select_from(
+        select(CaseTerm.case_id).where(CaseTerm.term == g).limit(cap).subquery()).scalar_subquery()
+        for g in ordered]
+    row = db.session.execute(select(*counts)).one()
+    return dict(zip(ordered, row))
 
 
 def _write_terms(connection, case_id: int, values: Iterable[str], replace: bool) -> None:
