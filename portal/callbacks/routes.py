@@ -25,7 +25,7 @@ from portal.forms import get_by_id
 from portal.htmx import is_htmx, render, targets
 from portal.security import limiter
 from portal.models import (
-    Building, CallbackPlan, CallbackPromise, CallbackTask, MaintenanceWork, Role, TaskStatus, Unit,
+    Building, CallbackPlan, CallbackPromise, CallbackTask, MaintenanceWork, Role, SampleSeed, TaskStatus, Unit,
 )
 from portal.timeutil import local_now, local_zone, utcnow
 
