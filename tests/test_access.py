@@ -160,6 +160,7 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "run_id": data["run"].id,
         "action_id": data["improvement"].id,
         "claim_id": data["claim"].id,
+        "number": data["case"].number,
         **data["admin"],
     }
     unknown = arguments - values.keys()
@@ -213,7 +214,7 @@ def test_every_route_has_an_explicit_access_rule(app):
         if rule.endpoint == "static":
             continue
         marker = getattr(app.view_functions[rule.endpoint], ACCESS_ATTR, None)
-        ok = marker == "public" or (isinstance(marker, frozenset) and marker
+        ok = marker in ("public", "api_key") or (isinstance(marker, frozenset) and marker
                                     and all(isinstance(r, Role) for r in marker))
         if not ok:
             missing.append(f"{rule.rule} ({rule.endpoint}): {marker!r}")
@@ -247,6 +248,10 @@ def test_access_matrix(app, client, people, elsewhere, dataset, rule, endpoint, 
 
     if marker == "public":
         assert status in (200, 302)
+        assert _state(case) == before
+        return
+    if marker == "api_key":  # the integration API: a session is never a key (tests/test_api.py has the keys)
+        assert status == 401 and response.is_json and response.json["code"] == "unauthorized"
         assert _state(case) == before
         return
 
