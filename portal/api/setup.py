@@ -25,6 +25,8 @@ def init_api(app: Flask) -> None:
     csrf.exempt(bp)
     api.register_blueprint(bp)
     app.extensions["portal-api"] = api
+    from portal.api.manage import bp as manage_bp
+    app.register_blueprint(manage_bp)
     from portal.api.cli import init_cli
     init_cli(app)
     serve_json = app.view_functions["api-docs.openapi_json"]  # a bound method: wrap it to mark it
