@@ -37,13 +37,13 @@ EXCLUDED = {
     # Offered only on the preview of a valid register upload, which no crawl reaches; its only input
     # is the preview token. tests/test_register_import.py posts forged, expired and foreign tokens.
     "register.confirm": "offered only after a valid upload; tests/test_register_import.py forges its token",
-    # "Sign out everywhere": the same, for every session of the account; tests/test_sign_in.py covers it.
+    # "Sign out everywhere": the same, for every session of the account; tests/test_sessions.py covers it.
     "auth.end_sessions": "ends every session of the fuzzing account; takes no input",
     # Offered only to a manager half-way through a two-step sign-in, or with two-step sign-in on;
-    # tests/test_sign_in.py covers both.
+    # tests/test_two_factor.py covers both.
     "auth.second_factor": "only after a password of a manager with two-step sign-in",
     "auth.two_factor_off": "only offered when two-step sign-in is on",
-    "auth.reset_password": "needs a one-time token from an e-mail or a manager; tests/test_sign_in.py covers it",
+    "auth.reset_password": "needs a one-time token from an e-mail or a manager; tests/test_passwords.py covers it",
 }
 
 SHARDS = 2  # the forms split over two tests, so two workers share them

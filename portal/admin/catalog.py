@@ -64,18 +64,28 @@ def departments():
     form = DepartmentForm(prefix="new")
     _estate_choices(form)
     if form.validate_on_submit() and _place_estate(form):
-        dept = Department(code=_code("dept"), name=form.name.data.strip(), estate_id=form.estate_id.data or None,
-                          position=form.position.data or 0, active=True)
-        db.session.add(dept)
-        db.session.flush()
-        log_create(current_user, "department", dept, DEPARTMENT_FIELDS, estate_id=dept.estate_id, summary=dept.name)
-        db.session.commit()
+        dept = _add(Department, "dept", "department", DEPARTMENT_FIELDS, form)
         flash(_("Department %(name)s added.", name=dept.name), "success")
         return redirect(url_for("admin.departments"))
+    return _list_page(Department, "departments", "department-list", form)
+
+
+def _add(model, prefix: str, kind: str, fields, form, **values):
+    """A new active department or category from `form`'s common fields, written to the audit log."""
+    obj = model(code=_code(prefix), name=form.name.data.strip(), estate_id=form.estate_id.data or None,
+                position=form.position.data or 0, active=True, **values)
+    db.session.add(obj)
+    db.session.flush()
+    log_create(current_user, kind, obj, fields, estate_id=obj.estate_id, summary=obj.name)
+    db.session.commit()
+    return obj
+
+
+def _list_page(model, name: str, target: str, form):
+    """The searchable, paged list of departments or categories with the add form above it."""
     filters, values = list_filter()
-    return render("admin/departments.html", "admin/_departments.html", "department-list", form=form,
-                  filters=filters, page=page_of(_rows_list(Department, values)), args=list_args(values),
-                  may_edit=_may_edit)
+    return render(f"admin/{name}.html", f"admin/_{name}.html", target, form=form, filters=filters,
+                  page=page_of(_rows_list(model, values)), args=list_args(values), may_edit=_may_edit)
 
 
 def _place_estate(form) -> bool:
@@ -116,19 +126,11 @@ def categories():
     _estate_choices(form)
     form.default_department_id.choices = department_options(None, _("— none —"))
     if form.validate_on_submit() and _place_estate(form) and _department_fits(form):
-        cat = Category(code=_code("cat"), name=form.name.data.strip(), estate_id=form.estate_id.data or None,
-                       default_department_id=form.default_department_id.data or None,
-                       position=form.position.data or 0, active=True)
-        db.session.add(cat)
-        db.session.flush()
-        log_create(current_user, "category", cat, CATEGORY_FIELDS, estate_id=cat.estate_id, summary=cat.name)
-        db.session.commit()
+        cat = _add(Category, "cat", "category", CATEGORY_FIELDS, form,
+                   default_department_id=form.default_department_id.data or None)
         flash(_("Category %(name)s added.", name=cat.name), "success")
         return redirect(url_for("admin.categories"))
-    filters, values = list_filter()
-    return render("admin/categories.html", "admin/_categories.html", "category-list", form=form,
-                  filters=filters, page=page_of(_rows_list(Category, values)), args=list_args(values),
-                  may_edit=_may_edit)
+    return _list_page(Category, "categories", "category-list", form)
 
 
 def _department_fits(form) -> bool:
