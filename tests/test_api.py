@@ -141,6 +141,7 @@ def test_a_key_a_manager_revokes_is_refused_at_once(client, people, key, as_):
     assert client.get("/api/v1/cases/changes", headers=auth(secret)).status_code == 200
     manager = as_("manager")
     assert post(manager, f"/admin/integrations/keys/{row.id}/revoke").status_code == 302
+    db.session.expire_all()
     assert db.session.get(ApiKey, row.id).revoked_at is not None
     assert client.get("/api/v1/cases/changes", headers=auth(secret)).status_code == 401
 
