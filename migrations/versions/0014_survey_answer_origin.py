@@ -1,7 +1,7 @@
 """online survey answers record the client's address and browser (issue 14)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0020
 Create Date: 2026-11-30 19:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0012'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
