@@ -17,19 +17,13 @@ from typing import Iterable
 from sqlalchemy import delete, event, func, insert, inspect, or_, select
 from sqlalchemy.orm import Mapper, aliased
 
+from portal import textquery
 from portal.extensions import db
 from portal.models import Case
 from portal.models.cases import CaseTerm
 
 # The case's own columns that free-text search reads.
 FIELDS = ("number", "description", "location", "contact_name", "subject")
-MAX_QUERY = 100  # longer queries are cut: nobody types more, and each bigram is a lookup
-
-
-def escape_like(text: str) -> str:
-    """`text` as a LIKE pattern matching it anywhere, its wildcards `%`, `_` and `\\` taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def bigrams(text: str) -> set[str]:
@@ -46,11 +40,6 @@ def terms_of(values: Iterable[str]) -> set[str]:
     return out
 
 
-def clean_query(q: str | None) -> str:
-    """The query as searched: trimmed and capped at MAX_QUERY characters."""
-    return (q or "").strip()[:MAX_QUERY]
-
-
 def case_text_ids(q: str):
     """A SELECT of the ids of cases whose own searchable columns contain `q` (case-insensitive).
 
@@ -59,8 +48,8 @@ def case_text_ids(q: str):
     that have every other bigram too (index lookups, not whole posting lists) and run the
     substring match on those only. One character falls back to the scan."""
     low = q.lower()
-    pattern = escape_like(q)
-    text_match = or_(*(getattr(Case, name).ilike(pattern, escape="\\") for name in FIELDS))
+    pattern = textquery.contains(q)
+    text_match = or_(*(getattr(Case, name).ilike(pattern, escape=textquery.ESCAPE) for name in FIELDS))
     grams = bigrams(low)
     if not grams:
         return select(Case.id).where(text_match)

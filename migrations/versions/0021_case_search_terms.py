@@ -1,13 +1,13 @@
 """case_term: the bigram index behind free-text search (issue 18), filled for existing cases
 
 Revision ID: 0021
-Revises: 0012
+Revises: 0014
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0021'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select, union
 
-from portal import search
+from portal import search, textquery
 from portal.sla.deadlines import overdue_clause
 from portal.models import Building, Case, Severity, Unit, User
 from portal.models.cases import OPEN_STATUSES
@@ -45,14 +45,14 @@ def filtered(base_clause, f: dict):
         stmt = stmt.where(Case.received_at >= _day_start(f["date_from"]))
     if f.get("date_to"):
         stmt = stmt.where(Case.received_at < _day_start(f["date_to"] + timedelta(days=1)))
-    q = search.clean_query(f.get("q"))
+    q = textquery.clean(f.get("q"))
     if q:
-        like = search.escape_like(q)
-        resident_ids = select(User.id).where(User.display_name.ilike(like, escape="\\")
-                                             | User.phone.ilike(like, escape="\\"))
+        like = textquery.contains(q)
+        resident_ids = select(User.id).where(User.display_name.ilike(like, escape=textquery.ESCAPE)
+                                             | User.phone.ilike(like, escape=textquery.ESCAPE))
         unit_ids = (select(Unit.id).join(Building)
-                    .where(Unit.number.ilike(like, escape="\\")
-                           | (Building.name + "-" + Unit.number).ilike(like, escape="\\")))
+                    .where(Unit.number.ilike(like, escape=textquery.ESCAPE)
+                           | (Building.name + "-" + Unit.number).ilike(like, escape=textquery.ESCAPE)))
         # One set of ids (the bigram index's hits, the resident's and the unit's cases), then the
         # cases by primary key: no OR across the whole case table.
         matching = union(search.case_text_ids(q),
