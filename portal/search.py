@@ -47,6 +47,7 @@ def case_text_ids(q: str):
     rarest of their bigrams (one probe statement counts each posting list, capped), keep the cases
     that have every other bigram too (index lookups, not whole posting lists) and run the
     substring match on those only. One character falls back to the scan."""
+    q = textquery.clean(q)
     low = q.lower()
     pattern = textquery.contains(q)
     text_match = or_(*(getattr(Case, name).ilike(pattern, escape=textquery.ESCAPE) for name in FIELDS))
