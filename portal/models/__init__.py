@@ -27,6 +27,9 @@ from portal.models.signin import ClaimStatus, PasswordReset, SignInCode, TotpCre
 from portal.models.reports import ActionStatus, ImprovementAction, ReportRun, RunStatus  # noqa: E402
 from portal.models.jobs import Job  # noqa: E402
 from portal.models.privacy import PhoneReveal  # noqa: E402
+from portal.models.api import (  # noqa: E402
+    ApiCallCount, ApiIdempotency, ApiKey, WebhookAttempt, WebhookSubscription, webhook_estate,
+)
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "DataStamp", "Setting", "Severity", "Status", "Unit", "User",
-    "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job",
+    "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job", "PhoneReveal",
+    "ApiCallCount", "ApiIdempotency", "ApiKey", "WebhookAttempt", "WebhookSubscription", "webhook_estate",
     "ClaimStatus", "PasswordReset", "SignInCode", "TotpCredential", "UnitClaim",
 ]
