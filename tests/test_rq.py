@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from portal import create_app
 from portal import config as portal_config
 from portal.extensions import db
-from portal.jobs import enqueue_now
+from portal.jobs import QUEUES, enqueue_now
 from portal.models import Notification
 from portal.timeutil import utcnow
 from tests import factories
@@ -94,8 +94,9 @@ def rq_app(tmp_path, redis_url, database_url):
         conn.close()
 
 
-def start_worker(app, tmp_path, name: str, **env) -> subprocess.Popen:
-    """`rq worker --with-scheduler` in its own process group, configured by environment like production."""
+def start_worker(app, tmp_path, name: str, queues=QUEUES, **env) -> subprocess.Popen:
+    """The Procfile's `rq worker -w portal.worker.PortalWorker --with-scheduler` in its own process group,
+    configured by environment like production (on every queue unless `queues` says otherwise)."""
     environ = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -109,8 +110,8 @@ def start_worker(app, tmp_path, name: str, **env) -> subprocess.Popen:
     }
     log = open(tmp_path / f"{name}.log", "wb")
     proc = subprocess.Popen(
-        [str(VENV_BIN / "rq"), "worker", "--with-scheduler", "--url", app.config["REDIS_URL"], "--name", name,
-         "portal-alerts", "portal-notify", "portal-default"],
+        [str(VENV_BIN / "rq"), "worker", "-w", "portal.worker.PortalWorker", "--with-scheduler",
+         "--url", app.config["REDIS_URL"], "--name", name, *queues],
         env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     proc.log_file = log
@@ -257,7 +258,7 @@ def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redi
 
 
 def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
-    from portal.doctor import FAIL, OK, run_checks
+    from portal.doctor import FAIL, OK, WARN, run_checks
 
     def levels(topic):
         return [f.level for f in run_checks(rq_app) if f.topic == topic]
@@ -265,7 +266,12 @@ def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
     assert levels("redis") == [OK]
     assert levels("workers") == [FAIL, FAIL, FAIL], "one failure per queue nobody serves"
     assert levels("cron") == [FAIL]
-    worker = start_worker(rq_app, tmp_path, "w-doctor")
+    shared = start_worker(rq_app, tmp_path, "w-doctor-shared")
+    try:
+        _wait(lambda: levels("workers") == [WARN, OK], 60, "doctor to see one worker on every queue")
+    finally:
+        stop(shared)
+    workers = [start_worker(rq_app, tmp_path, f"w-doctor-{q}", queues=[q]) for q in QUEUES]  # as the Procfile
     log = open(tmp_path / "cron.log", "wb")
     cron = subprocess.Popen([str(VENV_BIN / "rq"), "cron", "portal.cron_config", "--url", rq_app.config["REDIS_URL"]],
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
@@ -275,5 +281,6 @@ def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
         _wait(lambda: levels("workers") == [OK] and levels("cron") == [OK], 60, "doctor to see worker and cron")
     finally:
         stop(cron)
-        stop(worker)
+        for worker in workers:
+            stop(worker)
     assert levels("workers") == [FAIL, FAIL, FAIL] and levels("cron") == [FAIL], "stopped processes are gone"
