@@ -25,6 +25,7 @@ import argparse
 import os
 import random
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -91,10 +92,12 @@ class Bench:
             self.workers.supervise()
             try:
                 with self.app.app_context():
-                    tick()
-            except Exception:
-                with self.app.app_context():
-                    db.session.rollback()
+                    try:
+                        tick()
+                    finally:
+                        db.session.rollback()
+            except Exception:  # the database is down: the next tick tries again, as rq cron's would
+                pass
 
     def stop(self) -> None:
         self.stop_ticking.set()
@@ -219,6 +222,7 @@ def main() -> None:
     parser.add_argument("--pg-down", type=float, default=10)
     parser.add_argument("--timeout", type=float, default=180)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a SIGTERM still stops every server started here
     workdir = Path(tempfile.mkdtemp(prefix="portal-chaos."))
     bench = Bench(args, workdir)
     lines = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -107,6 +108,7 @@ def main() -> None:
     parser.add_argument("--batched", type=int, default=1000, help="rows in 100-row jobs per class")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a SIGTERM still stops every server started here
     workdir = Path(tempfile.mkdtemp(prefix="portal-deliveries."))
     (workdir / "instance").mkdir()
     redis = Redis()

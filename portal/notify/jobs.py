@@ -128,12 +128,23 @@ def deliver_many(ids: list[int]) -> dict[str, int]:
 
 
 def sweep(limit: int = 500, at: datetime | None = None) -> int:
-    """Offer again rows whose back-off has passed, whose enqueue was lost, or whose worker died."""
+    """Offer again rows whose back-off has passed, whose enqueue was lost, or whose worker died.
+
+    A pending row the sweep offered carries the time in `claimed_at` and is not offered again
+    within the lease: behind a backlog its job is still on the way, and offering it every
+    tick would only lengthen the queue it waits in.
+    """
     now = at or utcnow()
     fresh = and_(Notification.status == "pending", Notification.next_attempt_at.is_(None),
                  Notification.created_at >= now - _lease())  # just queued: its own job is on the way
+    offered = and_(Notification.status == "pending", Notification.claimed_at.is_not(None),
+                   Notification.claimed_at >= now - _lease())
     ids = list(db.session.scalars(
-        db.select(Notification.id).where(_due(now), ~fresh).order_by(Notification.id).limit(limit)))
+        db.select(Notification.id).where(_due(now), ~fresh, ~offered).order_by(Notification.id).limit(limit)))
+    if ids:
+        db.session.execute(update(Notification).where(Notification.id.in_(ids), Notification.status == "pending")
+                           .values(claimed_at=now).execution_options(synchronize_session=False))
+        db.session.commit()
     for start in range(0, len(ids), 100):
         enqueue_now("portal.notify.jobs.deliver_many", ids[start:start + 100], queue="portal-notify")
     return len(ids)
