@@ -21,14 +21,16 @@ from portal import create_app
 from portal.jobs import call
 
 _app: Flask | None = None
-_built_in: int | None = None  # the pid that built `_app`
+_built_by: int | None = None  # the pid that built `_app` (a horse's parent, under PortalWorker)
+_built_in: int | None = None  # the pid whose connections `_app` holds
 
 
 def app() -> Flask:
     """This process's app, built on first use (a forked horse inherits its parent's)."""
-    global _app, _built_in
+    global _app, _built_by, _built_in
     if _app is None:
-        _app, _built_in = create_app(), os.getpid()
+        _app = create_app()
+        _built_by = _built_in = os.getpid()
     return _app
 
 

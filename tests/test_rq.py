@@ -229,6 +229,28 @@ def test_a_job_whose_worker_was_killed_is_taken_back_by_the_tick_and_done_once(r
     assert job().attempts == 2
 
 
+def app_origin() -> tuple:
+    """A job for the tests: which process built the app this job runs in, and which runs it."""
+    from portal import worker
+    return worker._built_by, os.getppid(), os.getpid()
+
+
+def test_the_worker_builds_the_app_once_and_its_horses_inherit_it(rq_app, tmp_path):
+    from rq import Queue
+    from portal.jobs import redis_connection
+    queue = Queue("portal-default", connection=redis_connection(rq_app))
+    jobs = [queue.enqueue("portal.worker.run", "tests.test_rq.app_origin") for _ in range(3)]
+    proc = start_worker(rq_app, tmp_path, "w-origin", queues=["portal-default"])
+    try:
+        _wait(lambda: all(j.get_status(refresh=True) == "finished" for j in jobs), 60, "the three jobs")
+    finally:
+        stop(proc)
+    origins = [j.return_value() for j in jobs]
+    assert {built for built, _, _ in origins} == {proc.pid}           # built once, in the worker process
+    assert all(parent == proc.pid for _, parent, _ in origins)        # each job ran in a forked horse
+    assert len({horse for _, _, horse in origins}) == 3 and proc.pid not in {h for _, _, h in origins}
+
+
 def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redis_url):
     """Two app instances (two gunicorn workers, or two machines) count failures in one Redis."""
     from tests.conftest import csrf_token
