@@ -229,6 +229,23 @@ def test_a_job_whose_worker_was_killed_is_taken_back_by_the_tick_and_done_once(r
     assert job().attempts == 2
 
 
+def test_a_hand_off_still_waiting_in_redis_is_not_handed_over_again(rq_app):
+    """Behind a backlog longer than the lease, the tick must not pile repeat hand-offs on the queue."""
+    from portal.jobs import after_commit, redis_connection, redrive, rq_queue
+    from portal.models import Job
+    after_commit("tests.durable_child.wait_for", "/nonexistent")
+    db.session.commit()
+    queue = rq_queue(rq_app, "portal-default")
+    assert queue.count == 1
+    db.session.execute(db.update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))   # the lease ran out
+    db.session.commit()
+    assert redrive() == 0 and queue.count == 1          # still waiting in the queue: left alone
+    redis_connection(rq_app).flushall()                 # Redis restarted without its data
+    db.session.execute(db.update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert redrive() == 1 and queue.count == 1          # lost: handed over again, once
+
+
 def app_origin() -> tuple:
     """A job for the tests: which process built the app this job runs in, and which runs it."""
     from portal import worker
