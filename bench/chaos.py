@@ -4,8 +4,8 @@
     .venv/bin/python bench/chaos.py --per-fault 50 --faults worker_kill,smtp_slow
 
 Runs the production stack on loopback: a throw-away PostgreSQL, a redis-server, real
-`rq worker` processes started from the Procfile's worker line (restarted a second after
-they die, like systemd's Restart=always), the minute tick driven every second (as `rq
+`rq worker` processes started from the Procfile's worker lines (one per queue, the rest of
+--workers on portal-notify; restarted a second after they die, like systemd's Restart=always), the minute tick driven every second (as `rq
 cron` would with a short interval), and an SMTP sink (tests/smtp_sink.py). For each fault
 it queues notifications, injects the fault, waits until every row is settled and prints:
 
@@ -101,10 +101,12 @@ class Bench:
 
     def stop(self) -> None:
         self.stop_ticking.set()
-        self.workers.stop()
-        self.sink.__exit__(None, None, None)
-        self.redis.remove()
-        self.pg.remove()
+        try:
+            self.workers.stop()
+            self.sink.__exit__(None, None, None)
+        finally:  # whatever failed above, no server outlives the bench
+            self.redis.remove()
+            self.pg.remove()
 
     # -- one fault -----------------------------------------------------------------------
     def queue(self, fault: str, channel: str) -> list[int]:
@@ -144,6 +146,8 @@ class Bench:
         inject = getattr(self, f"fault_{fault}")
         if fault == "disk_full" and not self._prepare_disk():
             return f"fault={fault} skipped: cannot mount a tmpfs here (run as root on a machine that allows mount)"
+        if fault.startswith("smtp_"):
+            self.sink.mode = fault.removeprefix("smtp_")  # the server misbehaves before the first message
         ids = self.queue(fault, channel)
         inject()
         statuses = self.settle(ids, self.args.timeout)
@@ -187,13 +191,11 @@ class Bench:
         self.pg.start()
 
     def fault_smtp_slow(self) -> None:
-        self.sink.mode = "slow"
-        time.sleep(10)
+        time.sleep(10)   # takes each message, then never answers: the client times out after DATA
         self.sink.mode = "ok"
 
     def fault_smtp_refuse(self) -> None:
-        self.sink.mode = "refuse"
-        time.sleep(10)
+        time.sleep(10)   # refuses every message
         self.sink.mode = "ok"
 
     def _prepare_disk(self) -> bool:
@@ -217,7 +219,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faults", default=",".join(FAULTS))
     parser.add_argument("--per-fault", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--kills", type=int, default=6)
     parser.add_argument("--pg-down", type=float, default=10)
     parser.add_argument("--timeout", type=float, default=180)
