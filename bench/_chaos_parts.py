@@ -173,11 +173,15 @@ def unmount(path: Path) -> None:
 def fill(path: Path) -> Path:
     """Fill the file system under `path` to the last byte; returns the filler to delete."""
     filler = path / "filler.bin"
-    with open(filler, "wb") as fh:
+    fh = open(filler, "wb", buffering=0)
+    try:
+        while True:
+            fh.write(b"\0" * 4096)
+    except OSError:  # ENOSPC: full
+        pass
+    finally:
         try:
-            while True:
-                fh.write(b"\0" * 4096)
-                fh.flush()
+            fh.close()
         except OSError:
             pass
     return filler

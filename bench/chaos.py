@@ -190,13 +190,22 @@ class Bench:
         time.sleep(self.args.pg_down)
         self.pg.start()
 
-    def fault_smtp_slow(self) -> None:
-        time.sleep(10)   # takes each message, then never answers: the client times out after DATA
+    def _misbehave_until(self, hit) -> None:
+        """Keep the sink's fault until it has hit 20 messages (at most 90 s: a busy machine starts late),
+        then 10 s more, then answer normally again."""
+        deadline = time.monotonic() + 90
+        while hit() < 20 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(10)
         self.sink.mode = "ok"
 
+    def fault_smtp_slow(self) -> None:
+        start = len(self.sink.messages)  # takes each message, then never answers: a timeout after DATA
+        self._misbehave_until(lambda: len(self.sink.messages) - start)
+
     def fault_smtp_refuse(self) -> None:
-        time.sleep(10)   # refuses every message
-        self.sink.mode = "ok"
+        start = self.sink.refused  # refuses every message
+        self._misbehave_until(lambda: self.sink.refused - start)
 
     def _prepare_disk(self) -> bool:
         self.tmpfs = self.workdir / "outbox"
