@@ -1,7 +1,7 @@
 """a resident's WeChat service-account openid, for template messages (issue 17, channels)
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0021
 Create Date: 2026-11-30 19:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0012'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

@@ -13,8 +13,8 @@ import os
 import smtplib
 import time
 from email.message import EmailMessage
-from collections.abc import Callable
 from pathlib import Path
+from typing import Callable
 
 from flask import current_app
 
@@ -156,8 +156,9 @@ def already_delivered(n) -> bool:
     return False
 
 
-# Further channels register their sender here (portal.notify.wechat: "wechat").
-CHANNEL_SENDERS: dict[str, Callable] = {}
+# Channels that areas above add when the app is built (webhooks: portal.webhooks.sender;
+# WeChat: portal.notify.wechat).
+CHANNELS: dict[str, Callable] = {}
 
 
 def deliver(n) -> None:
@@ -166,5 +167,5 @@ def deliver(n) -> None:
         send_email(n)
     elif n.channel == "sms":
         send_sms(n)
-    elif n.channel in CHANNEL_SENDERS:
-        CHANNEL_SENDERS[n.channel](n)
+    elif n.channel in CHANNELS:
+        CHANNELS[n.channel](n)

@@ -22,7 +22,7 @@ import urllib.parse
 
 from flask import current_app
 
-from portal.notify.backends import CHANNEL_SENDERS, DeliveryError, DeliveryRefused
+from portal.notify.backends import CHANNELS, DeliveryError, DeliveryRefused
 from portal.notify.gateways import out_id, post
 from portal.timeutil import local_now
 
@@ -130,4 +130,4 @@ def send(n) -> None:
     raise Unreachable(error) if code in UNREACHABLE else DeliveryError(error)
 
 
-CHANNEL_SENDERS["wechat"] = send
+CHANNELS["wechat"] = send
