@@ -158,7 +158,7 @@ class Workers:
                     os.killpg(proc.pid, signal.SIGKILL)
 
 
-def mount_tmpfs(path: Path, size: str = "256k") -> bool:
+def mount_tmpfs(path: Path, size: str = "4m") -> bool:
     """A small tmpfs at `path`, or False when this machine does not let us mount one."""
     path.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
