@@ -298,8 +298,8 @@ def test_xlsx_holds_the_cases_and_callbacks_of_the_month(dataset, as_):
     book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
     assert book.sheetnames == ["摘要", "案件", "回访"]
     summary = [row for row in book["摘要"].iter_rows(values_only=True)]
-    resolved = next(row for row in summary if row[0] == "按时解决")
-    assert resolved[1:3] == (3, 4) and resolved[3] == pytest.approx(0.75) and resolved[4] == 90
+    resolved = next(row for row in summary if row[0] == "按时处结率")
+    assert resolved[1:3] == (4, 5) and resolved[3] == pytest.approx(0.8) and resolved[4] == 90
     cases = list(book["案件"].iter_rows(values_only=True))
     assert cases[0][0] == "案件编号" and {row[0] for row in cases[1:]} == {c.number for c in dataset.values()}
     a = next(row for row in cases if row[0] == dataset["A"].number)
