@@ -75,7 +75,8 @@
   };
   document.addEventListener("htmx:afterSettle", function (ev) {
     var config = ev.detail.requestConfig;
-    if (!config || !config.triggeringEvent) return;  // polling and lazy loads: leave focus and speech alone
+    // Only what a person did moves focus: polling, "load" and "revealed" have no trusted event.
+    if (!config || !config.triggeringEvent || !config.triggeringEvent.isTrusted) return;
     var target = ev.detail.target;
     if (target && !document.body.contains(target)) target = target.id ? document.getElementById(target.id) : null;
     window.portalAfterSwap(target || ev.detail.elt);
