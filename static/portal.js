@@ -75,8 +75,9 @@
   };
   document.addEventListener("htmx:afterSettle", function (ev) {
     var config = ev.detail.requestConfig;
-    // Only what a person did moves focus: polling, "load" and "revealed" have no trusted event.
-    if (!config || !config.triggeringEvent || !config.triggeringEvent.isTrusted) return;
+    // Only what a person did moves focus: not polling (no event), "load", "revealed" or "intersect".
+    var trigger = config && config.triggeringEvent;
+    if (!trigger || /^(load|revealed|intersect)$/.test(trigger.type)) return;
     var target = ev.detail.target;
     if (target && !document.body.contains(target)) target = target.id ? document.getElementById(target.id) : null;
     window.portalAfterSwap(target || ev.detail.elt);
