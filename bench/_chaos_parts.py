@@ -85,28 +85,39 @@ class Redis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def worker_command(redis_url: str) -> list[str]:
-    """The worker line of the Procfile, as production runs it."""
+def worker_commands(redis_url: str) -> dict[str, list[str]]:
+    """The Procfile's worker lines (one per queue), as production runs them."""
+    found = {}
     for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("worker:"):
-            words = line.split(":", 1)[1].split()
-            words = [redis_url if w == "$REDIS_URL" else w for w in words]
-            return [str(VENV_BIN / words[0]), *words[1:]]
-    raise SystemExit("the Procfile has no worker line")
+        name, _, command = line.partition(":")
+        if name.startswith("worker"):
+            words = [redis_url if w == "$REDIS_URL" else w for w in command.split()]
+            found[name] = [str(VENV_BIN / words[0]), *words[1:]]
+    if not found:
+        raise SystemExit("the Procfile has no worker line")
+    return found
+
+
+def worker_command(redis_url: str, name: str = "worker-notify") -> list[str]:
+    """One worker line of the Procfile."""
+    return worker_commands(redis_url)[name]
 
 
 class Workers:
-    """N worker processes, each restarted after a second when it dies (systemd's Restart=always)."""
+    """One worker per Procfile worker line, plus more on portal-notify up to `count`, each restarted
+    after a second when it dies (systemd's Restart=always)."""
 
     def __init__(self, count: int, env: dict, redis_url: str, logdir: Path) -> None:
-        self.count, self.env, self.cmd, self.logdir = count, env, worker_command(redis_url), logdir
-        self.procs: list[subprocess.Popen | None] = [None] * count
-        self.started: list[float] = [0.0] * count
+        lines = worker_commands(redis_url)
+        self.cmds = list(lines.values()) + [lines["worker-notify"]] * max(0, count - len(lines))
+        self.count, self.env, self.logdir = len(self.cmds), env, logdir
+        self.procs: list[subprocess.Popen | None] = [None] * self.count
+        self.started: list[float] = [0.0] * self.count
         self.refused = 0  # starts that died within two seconds (e.g. "worker name already taken")
 
     def _start(self, i: int) -> None:
         log = open(self.logdir / f"worker-{i}.log", "ab")
-        self.procs[i] = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        self.procs[i] = subprocess.Popen(self.cmds[i], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         log.close()
         self.started[i] = time.monotonic()
@@ -147,7 +158,7 @@ class Workers:
                     os.killpg(proc.pid, signal.SIGKILL)
 
 
-def mount_tmpfs(path: Path, size: str = "256k") -> bool:
+def mount_tmpfs(path: Path, size: str = "4m") -> bool:
     """A small tmpfs at `path`, or False when this machine does not let us mount one."""
     path.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
@@ -162,11 +173,15 @@ def unmount(path: Path) -> None:
 def fill(path: Path) -> Path:
     """Fill the file system under `path` to the last byte; returns the filler to delete."""
     filler = path / "filler.bin"
-    with open(filler, "wb") as fh:
+    fh = open(filler, "wb", buffering=0)
+    try:
+        while True:
+            fh.write(b"\0" * 4096)
+    except OSError:  # ENOSPC: full
+        pass
+    finally:
         try:
-            while True:
-                fh.write(b"\0" * 4096)
-                fh.flush()
+            fh.close()
         except OSError:
             pass
     return filler

@@ -4,8 +4,8 @@
     .venv/bin/python bench/chaos.py --per-fault 50 --faults worker_kill,smtp_slow
 
 Runs the production stack on loopback: a throw-away PostgreSQL, a redis-server, real
-`rq worker` processes started from the Procfile's worker line (restarted a second after
-they die, like systemd's Restart=always), the minute tick driven every second (as `rq
+`rq worker` processes started from the Procfile's worker lines (one per queue, the rest of
+--workers on portal-notify; restarted a second after they die, like systemd's Restart=always), the minute tick driven every second (as `rq
 cron` would with a short interval), and an SMTP sink (tests/smtp_sink.py). For each fault
 it queues notifications, injects the fault, waits until every row is settled and prints:
 
@@ -25,6 +25,7 @@ import argparse
 import os
 import random
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -91,17 +92,21 @@ class Bench:
             self.workers.supervise()
             try:
                 with self.app.app_context():
-                    tick()
-            except Exception:
-                with self.app.app_context():
-                    db.session.rollback()
+                    try:
+                        tick()
+                    finally:
+                        db.session.rollback()
+            except Exception:  # the database is down: the next tick tries again, as rq cron's would
+                pass
 
     def stop(self) -> None:
         self.stop_ticking.set()
-        self.workers.stop()
-        self.sink.__exit__(None, None, None)
-        self.redis.remove()
-        self.pg.remove()
+        try:
+            self.workers.stop()
+            self.sink.__exit__(None, None, None)
+        finally:  # whatever failed above, no server outlives the bench
+            self.redis.remove()
+            self.pg.remove()
 
     # -- one fault -----------------------------------------------------------------------
     def queue(self, fault: str, channel: str) -> list[int]:
@@ -141,6 +146,8 @@ class Bench:
         inject = getattr(self, f"fault_{fault}")
         if fault == "disk_full" and not self._prepare_disk():
             return f"fault={fault} skipped: cannot mount a tmpfs here (run as root on a machine that allows mount)"
+        if fault.startswith("smtp_"):
+            self.sink.mode = fault.removeprefix("smtp_")  # the server misbehaves before the first message
         ids = self.queue(fault, channel)
         inject()
         statuses = self.settle(ids, self.args.timeout)
@@ -183,15 +190,22 @@ class Bench:
         time.sleep(self.args.pg_down)
         self.pg.start()
 
-    def fault_smtp_slow(self) -> None:
-        self.sink.mode = "slow"
+    def _misbehave_until(self, hit) -> None:
+        """Keep the sink's fault until it has hit 20 messages (at most 90 s: a busy machine starts late),
+        then 10 s more, then answer normally again."""
+        deadline = time.monotonic() + 90
+        while hit() < 20 and time.monotonic() < deadline:
+            time.sleep(0.2)
         time.sleep(10)
         self.sink.mode = "ok"
 
+    def fault_smtp_slow(self) -> None:
+        start = len(self.sink.messages)  # takes each message, then never answers: a timeout after DATA
+        self._misbehave_until(lambda: len(self.sink.messages) - start)
+
     def fault_smtp_refuse(self) -> None:
-        self.sink.mode = "refuse"
-        time.sleep(10)
-        self.sink.mode = "ok"
+        start = self.sink.refused  # refuses every message
+        self._misbehave_until(lambda: self.sink.refused - start)
 
     def _prepare_disk(self) -> bool:
         self.tmpfs = self.workdir / "outbox"
@@ -214,11 +228,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faults", default=",".join(FAULTS))
     parser.add_argument("--per-fault", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--kills", type=int, default=6)
     parser.add_argument("--pg-down", type=float, default=10)
     parser.add_argument("--timeout", type=float, default=180)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a SIGTERM still stops every server started here
     workdir = Path(tempfile.mkdtemp(prefix="portal-chaos."))
     bench = Bench(args, workdir)
     lines = []

@@ -46,8 +46,8 @@ def _flush(model, rows: list) -> list:
     return []
 
 
-def fill_cases(total: int, rng: random.Random) -> None:
-    """A year of cases; 70 % resolved with a measured time; two clocks each."""
+def fill_cases(total: int, rng: random.Random, days: int = 365) -> None:
+    """`days` (a year) of cases; 70 % resolved with a measured time; two clocks each."""
     cats = db.session.scalars(select(Category.id)).all()
     deps = db.session.scalars(select(Department.id)).all()
     units = db.session.scalars(select(Unit.id)).all()
@@ -57,7 +57,7 @@ def fill_cases(total: int, rng: random.Random) -> None:
     now = utcnow()
     cases, clocks = [], []
     for i in range(total):
-        received = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
+        received = now - timedelta(minutes=rng.randint(0, int(60 * 24 * days)))
         resolved = received + timedelta(hours=rng.randint(1, 96)) if rng.random() < .7 else None
         if resolved and resolved > now:
             resolved = None
@@ -92,12 +92,12 @@ def fill_cases(total: int, rng: random.Random) -> None:
     db.session.commit()
 
 
-def fill_callbacks(total: int, cases: int, rng: random.Random) -> None:
-    """Callback tasks on random cases, most done with an answer."""
+def fill_callbacks(total: int, cases: int, rng: random.Random, days: int = 365) -> None:
+    """Callback tasks on random cases due over `days`, most done with an answer."""
     now = utcnow()
     tasks, records = [], []
     for i in range(total):
-        due = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
+        due = now - timedelta(minutes=rng.randint(0, int(60 * 24 * days)))
         status = rng.choice(["done", "done", "done", "done", "unreachable", "pending"])
         case_id = rng.randint(1, cases)
         tasks.append({"id": i + 1, "kind": rng.choice(["complaint", "repair", "routine"]), "status": status,

@@ -1,4 +1,5 @@
 """Environment-driven configuration."""
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -88,7 +89,21 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "20"))
-    SMS_BACKEND = os.environ.get("SMS_BACKEND", "file")  # file, log (or a registered provider)
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "file")  # file, log, aliyun or tencent (docs/channels.md)
+    # A gateway's account, signature (签名) and templates per kind of notification (JSON).
+    SMS_ACCESS_KEY_ID = os.environ.get("SMS_ACCESS_KEY_ID", "")
+    SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET", "")
+    SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+    SMS_APP_ID = os.environ.get("SMS_APP_ID", "")  # Tencent: the SmsSdkAppId
+    SMS_REGION = os.environ.get("SMS_REGION", "")  # default cn-hangzhou (Aliyun), ap-guangzhou (Tencent)
+    SMS_ENDPOINT = os.environ.get("SMS_ENDPOINT", "")  # default: the gateway's public address
+    SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES", "{}") or "{}")
+    SMS_TIMEOUT = float(os.environ.get("SMS_TIMEOUT", "10"))
+    # WeChat service account (公众号): template messages to residents who linked their openid.
+    WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
+    WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+    WECHAT_API = os.environ.get("WECHAT_API", "https://api.weixin.qq.com")
+    WECHAT_TEMPLATES = json.loads(os.environ.get("WECHAT_TEMPLATES", "{}") or "{}")
     # Seconds a webhook receiver has to answer; longer counts as an unknown outcome (resent, same event id).
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))

@@ -128,7 +128,13 @@ def check_jobs(app: Flask) -> list[Finding]:
     for queue in QUEUES:
         if queue not in served:
             out.append(Finding(FAIL, "workers", f"no live `rq worker` listens on {queue}: start "
-                                                f"`rq worker {' '.join(QUEUES)} --with-scheduler`"))
+                                                f"`rq worker -w portal.worker.PortalWorker --with-scheduler {queue}` "
+                                                f"(the Procfile's worker-{queue.removeprefix('portal-')})"))
+    shared = sorted({w.name for w in workers if len(set(w.queue_names()) & set(QUEUES)) > 1})
+    if shared:
+        out.append(Finding(WARN, "workers", f"worker(s) {', '.join(shared)} serve several queues: a backlog in "
+                                            "one (e.g. notifications) delays the others; run one worker per "
+                                            "queue as the Procfile does"))
     if served >= set(QUEUES):
         out.append(Finding(OK, "workers", f"{len(workers)} live worker(s) on {', '.join(QUEUES)}"))
     crons = [s for s in CronScheduler.all(conn) if fresh(s.last_heartbeat)]

@@ -23,6 +23,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from redis import Redis
 from rq import Queue, Retry
+from rq.job import Job as RqJob
 from sqlalchemy import and_, delete, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -77,23 +78,43 @@ def _drop_rolled_back(session: Session, previous_transaction) -> None:
     session.info.pop("portal_jobs", None)  # their rows went with the transaction
 
 
+def rq_id(job_id: int) -> str:
+    """The RQ job that carries a job row: one id per row, so a hand-off still waiting is seen."""
+    return f"portal-job-{job_id}"
+
+
 def hand_over(job_id: int, queue: str) -> None:
     """Give a job row to the transport; a lost hand-off is made good by `redrive`."""
     try:
-        enqueue_now("portal.jobs.execute", job_id, queue=queue, retry=False)
+        enqueue_now("portal.jobs.execute", job_id, queue=queue, retry=False, rq_job_id=rq_id(job_id))
     except Exception:
         log.exception("could not hand over job %s; the tick will", job_id)
 
 
-def enqueue_now(path: str, *args, queue: str = "portal-default", retry: bool = True) -> None:
+def enqueue_now(path: str, *args, queue: str = "portal-default", retry: bool = True,
+                rq_job_id: str | None = None) -> None:
     """Hand a call to RQ or to this process's runner, without a row (for work the tick re-derives)."""
     app = current_app._get_current_object()
     if app.config.get("REDIS_URL"):
         intervals = app.config["JOB_RETRY_INTERVALS"]
         rq_queue(app, queue).enqueue(WORKER_ENTRY, path, *args, job_timeout=app.config["JOB_TIMEOUT"],
-                                     retry=Retry(max=len(intervals), interval=list(intervals)) if retry else None)
+                                     retry=Retry(max=len(intervals), interval=list(intervals)) if retry else None,
+                                     job_id=rq_job_id)
     else:
         runner(app).submit(path, args)
+
+
+def _still_waiting(app: Flask, job_ids: list[int]) -> set[int]:
+    """Rows whose hand-off still waits in RQ (queued or scheduled): handing them over again
+    would only lengthen the queue they wait in. A Redis that lost its data holds none."""
+    if not app.config.get("REDIS_URL") or not job_ids:
+        return set()
+    try:
+        found = RqJob.fetch_many([rq_id(i) for i in job_ids], connection=redis_connection(app))
+    except Exception:  # Redis is down: the hand-off fails too and is logged; the next tick tries again
+        return set()
+    return {i for i, job in zip(job_ids, found) if job is not None
+            and job.get_status(refresh=False) in ("queued", "scheduled", "deferred")}
 
 
 def redis_connection(app: Flask) -> Redis:
@@ -187,6 +208,8 @@ def redrive(at: datetime | None = None, startup: bool = False, limit: int = 500)
                        .execution_options(synchronize_session=False))
     due = db.session.execute(select(Job.id, Job.queue).where(_claimable(now), Job.lease_until.is_(None))
                              .order_by(Job.id).limit(limit)).all()
+    waiting = _still_waiting(app, [d.id for d in due])
+    due = [d for d in due if d.id not in waiting]
     if due:
         db.session.execute(update(Job).where(Job.id.in_([d.id for d in due])).values(
             lease_until=now + _lease(app), owner="" if app.config.get("REDIS_URL") else owner())

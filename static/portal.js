@@ -45,6 +45,62 @@
     });
   });
 
+  // Accessibility after a swap: one persistent live region (#live in base.html) speaks the notice or the
+  // count that arrived, and focus moves to what changed (the first error, the notice, the row or its
+  // heading) instead of falling back to <body> when the focused element was replaced.
+  function announce(text) {
+    var live = document.getElementById("live");
+    if (!live || !text) return;
+    live.textContent = "";
+    setTimeout(function () { live.textContent = text.replace(/\s+/g, " ").trim(); }, 50);
+  }
+  function focusOn(el) {
+    if (!el) return;
+    if (!el.matches("a[href], button, input, select, textarea, [tabindex]")) el.setAttribute("tabindex", "-1");
+    el.focus({ preventScroll: false });
+  }
+  function lost() {
+    var a = document.activeElement;
+    return !a || a === document.body || !document.body.contains(a);
+  }
+  window.portalAfterSwap = function (root) {
+    if (!root || !root.querySelector) return;
+    var error = root.querySelector("[data-error-summary], .form-errors");
+    var notice = root.querySelector(".notice, .flash");
+    var count = root.querySelector(".count");
+    if (error) { announce(error.textContent); focusOn(error); return; }
+    if (notice) announce(notice.textContent); else if (count) announce(count.textContent);
+    if (!lost()) return;
+    focusOn(notice || root.querySelector("h1, h2, h3") || root);
+  };
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    var config = ev.detail.requestConfig;
+    // Only what a person did moves focus: not polling (no event), "load", "revealed" or "intersect".
+    var trigger = config && config.triggeringEvent;
+    if (!trigger || /^(load|revealed|intersect)$/.test(trigger.type)) return;
+    var target = ev.detail.target;
+    if (target && !document.body.contains(target)) target = target.id ? document.getElementById(target.id) : null;
+    window.portalAfterSwap(target || ev.detail.elt);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var error = document.querySelector("[data-error-summary]");
+    if (error) focusOn(error);
+    var flash = document.querySelector(".flashes");
+    if (flash) announce(flash.textContent);
+  });
+
+  // Enter in a search box fires "change" and "submit" (and the delayed "input" after them): the
+  // filter forms send one request per distinct query, so an identical one within a second is dropped.
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var form = ev.detail.elt;
+    if (!form || form.tagName !== "FORM" || !form.classList.contains("filters")) return;
+    var query = new URLSearchParams(new FormData(form)).toString();
+    var now = Date.now();
+    if (form._lastQuery === query && now - form._lastAt < 1000) { ev.preventDefault(); return; }
+    form._lastQuery = query;
+    form._lastAt = now;
+  });
+
   function toast(message) {
     var box = document.getElementById("htmx-error");
     if (!box) return;

@@ -17,6 +17,7 @@ class SmtpSink:
         self.mode = mode
         self.hang_seconds = hang_seconds
         self.messages: list[dict] = []
+        self.refused = 0  # messages refused ("refuse" mode)
         self.lock = threading.Lock()
         sink = self
 
@@ -58,6 +59,9 @@ class SmtpSink:
             if verb.startswith(("EHLO", "HELO")):
                 say("250 sink")
             elif verb.startswith("MAIL"):
+                if self.mode == "refuse":
+                    with self.lock:
+                        self.refused += 1
                 say("554 refused" if self.mode == "refuse" else "250 ok")
             elif verb.startswith("RCPT"):
                 say("250 ok")

@@ -28,29 +28,40 @@ def unit_command(name: str) -> list[str]:
     return shlex.split(re.search(r"^ExecStart=(.+)$", text, re.M).group(1))
 
 
-def test_procfile_runs_migrations_web_workers_on_every_queue_and_cron():
+WORKERS = {f"worker-{q.removeprefix('portal-')}": q for q in QUEUES}
+
+
+def test_procfile_runs_migrations_web_one_worker_per_queue_and_cron():
     procs = procfile()
-    assert set(procs) == {"release", "web", "worker", "cron"}
+    assert set(procs) == {"release", "web", "cron", *WORKERS}
     for argv in procs.values():
         assert (BIN / argv[0]).exists(), f"{argv[0]} is not installed by requirements.txt"
     assert procs["release"] == ["flask", "--app", "app", "db", "upgrade"]
     assert procs["web"] == ["gunicorn", "-c", "deploy/gunicorn.conf.py", "app:app"]
-    assert procs["worker"][-len(QUEUES):] == list(QUEUES) and "--with-scheduler" in procs["worker"]
+    for name, queue in WORKERS.items():
+        argv = procs[name]
+        # Each queue has capacity of its own: a notification backlog cannot starve portal-default.
+        assert argv[-1] == queue and not set(argv[:-1]) & set(QUEUES), name
+        assert "--with-scheduler" in argv and argv[argv.index("-w") + 1] == "portal.worker.PortalWorker"
     assert procs["cron"][:3] == ["rq", "cron", "portal.cron_config"]
     import portal.cron_config  # noqa: F401  (the module rq cron loads must import)
+    from portal.worker import PortalWorker
+    from rq import Worker
+    assert issubclass(PortalWorker, Worker)
 
 
 def test_systemd_units_run_the_procfile_commands():
     procs = procfile()
-    strip = lambda argv: [Path(argv[0]).name] + [a for a in argv[1:] if not a.startswith("portal-%H")  # noqa: E731
-                                                  and a != "--name"]
+    strip = lambda argv: [Path(argv[0]).name] + [a.replace("${REDIS_URL}", "$REDIS_URL")  # noqa: E731
+                                                  for a in argv[1:]]
     assert strip(unit_command("portal-web.service")) == procs["web"]
-    worker = [a.replace("${REDIS_URL}", "$REDIS_URL") for a in strip(unit_command("portal-worker@.service"))]
-    assert worker == procs["worker"]
-    cron = [a.replace("${REDIS_URL}", "$REDIS_URL") for a in strip(unit_command("portal-cron.service"))]
-    assert cron == procs["cron"]
-    assert "--name" not in unit_command("portal-worker@.service"), "a fixed worker name blocks restarts after a kill"
-    for unit in ("portal-web.service", "portal-worker@.service", "portal-cron.service"):
+    assert strip(unit_command("portal-cron.service")) == procs["cron"]
+    units = {u.name for u in (DEPLOY / "systemd").glob("portal-worker*.service")}
+    assert units == {f"portal-{name}@.service" for name in WORKERS}
+    for name in WORKERS:
+        assert strip(unit_command(f"portal-{name}@.service")) == procs[name]
+        assert "--name" not in unit_command(f"portal-{name}@.service"), "a fixed name blocks restarts after a kill"
+    for unit in ("portal-web.service", "portal-cron.service", *(f"portal-{name}@.service" for name in WORKERS)):
         text = (DEPLOY / "systemd" / unit).read_text()
         assert "EnvironmentFile=/etc/portal/portal.env" in text and "Restart=always" in text
         assert "User=portal" in text and "NoNewPrivileges=true" in text

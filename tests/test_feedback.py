@@ -73,4 +73,4 @@ def test_department_accepts_from_its_queue_row(as_, people):
     assert fresh(case).status == Status.IN_PROGRESS
     assert row.all("span", cls="st-in_progress") and "row-updated" in row.classes
     # The queue hides the department and resident columns; so does the updated row.
-    assert not [td for td in row.all("td") if td.attrs.get("data-label") in ("部门", "业主", "Department", "Resident")]
+    assert not [td for td in row.all("td") if td.attrs.get("data-label") in ("部门", "住户", "业主", "Department", "Resident")]

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
+import openpyxl
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from portal import settings
@@ -289,13 +291,22 @@ def test_progress_polls_while_the_job_runs(app, people, as_):
 
 
 def test_xlsx_holds_the_cases_and_callbacks_of_the_month(dataset, as_):
-    response = as_("manager").get("/reports/monthly.xlsx?month=2026-11")
+    with time_machine.travel(datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), tick=False):  # 07:30 in Shanghai
+        response = as_("manager").get("/reports/monthly.xlsx?month=2026-11")
     assert response.status_code == 200
-    book = zipfile.ZipFile(io.BytesIO(response.data))
-    assert {"xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"} <= set(book.namelist())
-    cases = book.read("xl/worksheets/sheet1.xml").decode()
-    assert all(c.number in cases for c in dataset.values())
-    assert dataset["A"].resident.display_name not in cases
+    assert "report-2026-11-20261201-0730.xlsx" in response.headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+    assert book.sheetnames == ["摘要", "案件", "回访"]
+    summary = [row for row in book["摘要"].iter_rows(values_only=True)]
+    resolved = next(row for row in summary if row[0] == "按时处结率")
+    assert resolved[1:3] == (4, 5) and resolved[3] == pytest.approx(0.8) and resolved[4] == 90
+    cases = list(book["案件"].iter_rows(values_only=True))
+    assert cases[0][0] == "案件编号" and {row[0] for row in cases[1:]} == {c.number for c in dataset.values()}
+    a = next(row for row in cases if row[0] == dataset["A"].number)
+    assert a[8] == datetime(2026, 11, 2, 9, 0) and a[11] == 6.0  # local time as a date cell, hours as a number
+    assert dataset["A"].resident.display_name not in str(cases)
+    raw = zipfile.ZipFile(io.BytesIO(response.data)).read("xl/worksheets/sheet2.xml").decode()
+    assert '<pane ySplit="1"' in raw and "<autoFilter" in raw and "<col " in raw
 
 
 def test_improvement_actions_are_kept_and_followed_up_next_month(app, people, as_):

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from portal import create_app
 from portal import config as portal_config
 from portal.extensions import db
-from portal.jobs import enqueue_now
+from portal.jobs import QUEUES, enqueue_now
 from portal.models import Notification
 from portal.timeutil import utcnow
 from tests import factories
@@ -94,8 +94,9 @@ def rq_app(tmp_path, redis_url, database_url):
         conn.close()
 
 
-def start_worker(app, tmp_path, name: str, **env) -> subprocess.Popen:
-    """`rq worker --with-scheduler` in its own process group, configured by environment like production."""
+def start_worker(app, tmp_path, name: str, queues=QUEUES, **env) -> subprocess.Popen:
+    """The Procfile's `rq worker -w portal.worker.PortalWorker --with-scheduler` in its own process group,
+    configured by environment like production (on every queue unless `queues` says otherwise)."""
     environ = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -109,8 +110,8 @@ def start_worker(app, tmp_path, name: str, **env) -> subprocess.Popen:
     }
     log = open(tmp_path / f"{name}.log", "wb")
     proc = subprocess.Popen(
-        [str(VENV_BIN / "rq"), "worker", "--with-scheduler", "--url", app.config["REDIS_URL"], "--name", name,
-         "portal-alerts", "portal-notify", "portal-default"],
+        [str(VENV_BIN / "rq"), "worker", "-w", "portal.worker.PortalWorker", "--with-scheduler",
+         "--url", app.config["REDIS_URL"], "--name", name, *queues],
         env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     proc.log_file = log
@@ -228,6 +229,45 @@ def test_a_job_whose_worker_was_killed_is_taken_back_by_the_tick_and_done_once(r
     assert job().attempts == 2
 
 
+def test_a_hand_off_still_waiting_in_redis_is_not_handed_over_again(rq_app):
+    """Behind a backlog longer than the lease, the tick must not pile repeat hand-offs on the queue."""
+    from portal.jobs import after_commit, redis_connection, redrive, rq_queue
+    from portal.models import Job
+    after_commit("tests.durable_child.wait_for", "/nonexistent")
+    db.session.commit()
+    queue = rq_queue(rq_app, "portal-default")
+    assert queue.count == 1
+    db.session.execute(db.update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))   # the lease ran out
+    db.session.commit()
+    assert redrive() == 0 and queue.count == 1          # still waiting in the queue: left alone
+    redis_connection(rq_app).flushall()                 # Redis restarted without its data
+    db.session.execute(db.update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert redrive() == 1 and queue.count == 1          # lost: handed over again, once
+
+
+def app_origin() -> tuple:
+    """A job for the tests: which process built the app this job runs in, and which runs it."""
+    from portal import worker
+    return worker._built_by, os.getppid(), os.getpid()
+
+
+def test_the_worker_builds_the_app_once_and_its_horses_inherit_it(rq_app, tmp_path):
+    from rq import Queue
+    from portal.jobs import redis_connection
+    queue = Queue("portal-default", connection=redis_connection(rq_app))
+    jobs = [queue.enqueue("portal.worker.run", "tests.test_rq.app_origin") for _ in range(3)]
+    proc = start_worker(rq_app, tmp_path, "w-origin", queues=["portal-default"])
+    try:
+        _wait(lambda: all(j.get_status(refresh=True) == "finished" for j in jobs), 60, "the three jobs")
+    finally:
+        stop(proc)
+    origins = [j.return_value() for j in jobs]
+    assert {built for built, _, _ in origins} == {proc.pid}           # built once, in the worker process
+    assert all(parent == proc.pid for _, parent, _ in origins)        # each job ran in a forked horse
+    assert len({horse for _, _, horse in origins}) == 3 and proc.pid not in {h for _, _, h in origins}
+
+
 def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redis_url):
     """Two app instances (two gunicorn workers, or two machines) count failures in one Redis."""
     from tests.conftest import csrf_token
@@ -257,7 +297,7 @@ def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redi
 
 
 def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
-    from portal.doctor import FAIL, OK, run_checks
+    from portal.doctor import FAIL, OK, WARN, run_checks
 
     def levels(topic):
         return [f.level for f in run_checks(rq_app) if f.topic == topic]
@@ -265,7 +305,12 @@ def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
     assert levels("redis") == [OK]
     assert levels("workers") == [FAIL, FAIL, FAIL], "one failure per queue nobody serves"
     assert levels("cron") == [FAIL]
-    worker = start_worker(rq_app, tmp_path, "w-doctor")
+    shared = start_worker(rq_app, tmp_path, "w-doctor-shared")
+    try:
+        _wait(lambda: levels("workers") == [WARN, OK], 60, "doctor to see one worker on every queue")
+    finally:
+        stop(shared)
+    workers = [start_worker(rq_app, tmp_path, f"w-doctor-{q}", queues=[q]) for q in QUEUES]  # as the Procfile
     log = open(tmp_path / "cron.log", "wb")
     cron = subprocess.Popen([str(VENV_BIN / "rq"), "cron", "portal.cron_config", "--url", rq_app.config["REDIS_URL"]],
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
@@ -275,5 +320,6 @@ def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
         _wait(lambda: levels("workers") == [OK] and levels("cron") == [OK], 60, "doctor to see worker and cron")
     finally:
         stop(cron)
-        stop(worker)
+        for worker in workers:
+            stop(worker)
     assert levels("workers") == [FAIL, FAIL, FAIL] and levels("cron") == [FAIL], "stopped processes are gone"

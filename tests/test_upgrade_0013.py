@@ -45,7 +45,7 @@ def test_0013_moves_internal_notes_out_of_the_residents_text(migrated):
     db.session.commit()
     case_id = case.id
     db.session.remove()
-    flask_migrate.downgrade(revision="0021")
+    flask_migrate.downgrade(revision="0016")
     rows = [("dispatch", True, "工程部 重大投诉，请今天内上门"), ("classify", True, "水电 / 重大 / 群体投诉"),
             ("callback", True, "业主说还行"), ("instruct", False, "今天必须处理"),
             ("acknowledge", True, "您好，已收到"), ("plan", True, "管道老化\n更换管道")]

@@ -1,7 +1,7 @@
 """audience: internal notes apart from public ones, the log of revealed phone numbers (issue 14)
 
 Revision ID: 0013
-Revises: 0021
+Revises: 0016
 Create Date: 2026-11-30 19:30:00
 
 Existing events are split by the audience the action table now declares: the notes of internal
@@ -16,7 +16,7 @@ import portal.extensions
 
 
 revision = '0013'
-down_revision = '0021'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,7 @@ from portal.audit import record, snapshot
 from portal.extensions import db
 from portal.models import Building, Relation, Residency, Role, Unit, User
 
-RESIDENT_FIELDS = ("display_name", "phone", "active")
+RESIDENT_FIELDS = ("display_name", "phone", "wechat_openid", "active")
 RESIDENCY_FIELDS = ("unit_id", "user_id", "relation", "moved_in", "moved_out")
 _SEPARATORS = re.compile(r"[\s\-‐‑–—()（）.]")
 MOBILE = re.compile(r"1[0-9]{10}")
@@ -129,6 +129,12 @@ def mobile_taken(mobile: str, person: User) -> bool:
     """Another resident already has this mobile (it identifies a resident at sign-in)."""
     return bool(db.session.scalar(select(func.count()).select_from(User).where(
         User.role == Role.RESIDENT, User.phone == mobile, User.id != person.id)))
+
+
+def openid_taken(openid: str | None, person: User) -> bool:
+    """Another account is already linked to this WeChat openid (one person per WeChat account)."""
+    return bool(openid) and bool(db.session.scalar(select(func.count()).select_from(User).where(
+        User.wechat_openid == openid, User.id != person.id)))
 
 
 def message_bad_mobile() -> str:

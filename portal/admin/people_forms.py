@@ -32,6 +32,11 @@ class AddResidentForm(HouseholdForm):
 class ResidentForm(FlaskForm):
     name = StringField(_l("Name"), **NAME)
     mobile = StringField(_l("Mobile"), **MOBILE)
+    wechat_openid = StringField(_l("WeChat openid"), filters=[lambda v: (v or "").strip()], validators=[
+        Optional(), Regexp(r"^[A-Za-z0-9_-]{20,64}$", message=_l(
+            "An openid is 20 to 64 letters, digits, dashes or underscores, as the service account shows it."))],
+        description=_l("The resident's openid on the company's WeChat service account: notices then go there "
+                       "instead of by SMS. Leave empty to unlink."))
 
 
 class MoveOutForm(FlaskForm):

@@ -119,7 +119,8 @@ def _resident_page(person, edit=None, household=None, moving=None):
         _household_choices(household)
     return whole_page("admin/resident.html", person=person, today=today, rows=rows,
                       cases=list(db.session.scalars(cases)), button=ButtonForm(),
-                      edit=edit or ResidentForm(formdata=None, name=person.display_name, mobile=person.phone),
+                      edit=edit or ResidentForm(formdata=None, name=person.display_name, mobile=person.phone,
+                                                wechat_openid=person.wechat_openid),
                       household=household)
 
 
@@ -135,9 +136,12 @@ def resident(resident_id: int):
             form.mobile.errors.append(households.message_bad_mobile())
         elif households.mobile_taken(mobile, person):
             form.mobile.errors.append(_("Another resident already has this mobile number."))
+        elif households.openid_taken(form.wechat_openid.data, person):
+            form.wechat_openid.errors.append(_("Another account is already linked to this WeChat openid."))
         else:
             before = snapshot(person, households.RESIDENT_FIELDS)
             person.display_name, person.phone = form.name.data.strip(), mobile
+            person.wechat_openid = form.wechat_openid.data or None
             log_change(current_user, "resident", person, households.RESIDENT_FIELDS, before,
                        estate_id=_an_estate(person), summary=person.display_name)
             db.session.commit()

@@ -133,6 +133,8 @@ class User(UserMixin, db.Model):
     )
     phone: Mapped[str | None] = mapped_column(String(30), index=True)
     email: Mapped[str | None] = mapped_column(String(120))
+    # The resident's openid on the company's WeChat service account (公众号), for template messages.
+    wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     # A resident's home unit (the one a new case defaults to); the household is `Residency`.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)

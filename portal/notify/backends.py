@@ -1,4 +1,4 @@
-"""Delivery backends: e-mail (file, console or SMTP) and SMS (log, file or a provider).
+"""Delivery backends: e-mail (file, console or SMTP), SMS (log, file or a gateway) and further channels.
 
 A backend's `send` must be safe to repeat for the same notification id: the file
 backends write one file per id, SMTP sends a fixed Message-ID so mail clients
@@ -23,6 +23,10 @@ log = logging.getLogger("portal.notify")
 
 class DeliveryError(Exception):
     """The message did not go out; try again later."""
+
+
+class DeliveryRefused(DeliveryError):
+    """No retry can deliver it (e.g. the resident unfollowed the WeChat account): it fails at once."""
 
 
 class DeliveryUnknown(DeliveryError):
@@ -111,6 +115,10 @@ class SmsProvider:
         """Whether an earlier attempt is known to have gone out (False when the gateway cannot tell)."""
         return False
 
+    def send_notification(self, n) -> None:
+        """Send one outbox row; gateways that send templates (portal.notify.gateways) use its kind."""
+        self.send(n.id, n.address, f"{n.subject} {n.body}".strip()[:300])
+
 
 class LogSms(SmsProvider):
     def send(self, notification_id: int, phone: str, text: str) -> None:
@@ -135,7 +143,7 @@ def send_sms(n) -> None:
     if provider is None:
         raise DeliveryError(f"unknown SMS_BACKEND {name!r}")
     _pause_for_tests()
-    provider().send(n.id, n.address, f"{n.subject} {n.body}".strip()[:300])
+    provider().send_notification(n)
 
 
 def already_delivered(n) -> bool:
@@ -148,7 +156,8 @@ def already_delivered(n) -> bool:
     return False
 
 
-# Channels that areas above add when the app is built (webhooks: portal.webhooks.sender).
+# Channels that areas above add when the app is built (webhooks: portal.webhooks.sender;
+# WeChat: portal.notify.wechat).
 CHANNELS: dict[str, Callable] = {}
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import and_, or_, update
 from portal.extensions import db
 from portal.jobs import after_commit, enqueue_now
 from portal.models import Notification
-from portal.notify import backends
+from portal.notify import backends, gateways, wechat  # noqa: F401  (these register the SMS gateways, WeChat)
 from portal.timeutil import utcnow
 
 log = logging.getLogger("portal.notify")
@@ -85,6 +85,8 @@ def deliver(notification_id: int, at: datetime | None = None) -> str:
             backends.deliver(n)
     except backends.DeliveryUnknown as exc:
         return _retry_later(n, attempt, f"unknown: {exc}", counts=False, now=now)
+    except backends.DeliveryRefused as exc:
+        return _retry_later(n, attempt, str(exc), counts=True, now=now, final=True)
     except Exception as exc:  # noqa: BLE001 - any backend failure is recorded on the row
         return _retry_later(n, attempt, str(exc), counts=True, now=now)
     n.status, n.sent_at, n.last_error, n.next_attempt_at = "sent", utcnow(), "", None
@@ -93,11 +95,12 @@ def deliver(notification_id: int, at: datetime | None = None) -> str:
     return "sent"
 
 
-def _retry_later(n: Notification, attempt: str, error: str, counts: bool, now: datetime) -> str:
+def _retry_later(n: Notification, attempt: str, error: str, counts: bool, now: datetime,
+                 final: bool = False) -> str:
     log.warning("notification %s attempt %s: %s", n.id, attempt, error)
     n.last_error = error[:500]
     n.errors = (n.errors or 0) + (1 if counts else 0)
-    done = n.errors >= max_errors() or n.attempts >= 2 * max_errors()
+    done = final or n.errors >= max_errors() or n.attempts >= 2 * max_errors()
     n.status = "failed" if done else "pending"
     n.claimed_at = None
     n.next_attempt_at = None if done else next_attempt(n.attempts, now)
@@ -125,12 +128,23 @@ def deliver_many(ids: list[int]) -> dict[str, int]:
 
 
 def sweep(limit: int = 500, at: datetime | None = None) -> int:
-    """Offer again rows whose back-off has passed, whose enqueue was lost, or whose worker died."""
+    """Offer again rows whose back-off has passed, whose enqueue was lost, or whose worker died.
+
+    A pending row the sweep offered carries the time in `claimed_at` and is not offered again
+    within the lease: behind a backlog its job is still on the way, and offering it every
+    tick would only lengthen the queue it waits in.
+    """
     now = at or utcnow()
     fresh = and_(Notification.status == "pending", Notification.next_attempt_at.is_(None),
                  Notification.created_at >= now - _lease())  # just queued: its own job is on the way
+    offered = and_(Notification.status == "pending", Notification.claimed_at.is_not(None),
+                   Notification.claimed_at >= now - _lease())
     ids = list(db.session.scalars(
-        db.select(Notification.id).where(_due(now), ~fresh).order_by(Notification.id).limit(limit)))
+        db.select(Notification.id).where(_due(now), ~fresh, ~offered).order_by(Notification.id).limit(limit)))
+    if ids:
+        db.session.execute(update(Notification).where(Notification.id.in_(ids), Notification.status == "pending")
+                           .values(claimed_at=now).execution_options(synchronize_session=False))
+        db.session.commit()
     for start in range(0, len(ids), 100):
         enqueue_now("portal.notify.jobs.deliver_many", ids[start:start + 100], queue="portal-notify")
     return len(ids)

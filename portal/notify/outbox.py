@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 
 from portal.extensions import db, insert_new
 from portal.jobs import after_commit
@@ -13,12 +14,16 @@ BATCH = 100
 
 
 def channels_for(user: User, kind: str) -> list[tuple[str, str]]:
-    """(channel, address) pairs: in-app always, e-mail and SMS where the person has them."""
+    """(channel, address) pairs: in-app always, e-mail where the person has one; for residents' notices
+    (and escalations) WeChat where they linked the service account, else SMS to their mobile."""
     pairs = [("inapp", "")]
     if user.email:
         pairs.append(("email", user.email))
-    if user.phone and (kind.startswith("resident_") or kind == "escalation"):
-        pairs.append(("sms", user.phone))
+    if kind.startswith("resident_") or kind == "escalation":
+        if user.wechat_openid and current_app.config.get("WECHAT_APP_ID"):
+            pairs.append(("wechat", user.wechat_openid))  # free, and in the app they already use
+        elif user.phone:
+            pairs.append(("sms", user.phone))
     return pairs
 
 

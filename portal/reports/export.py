@@ -1,13 +1,14 @@
-"""CSV of any board view and the XLSX behind a monthly report (written without extra packages)."""
+"""CSV of any board view and the XLSX behind a monthly report (XlsxWriter, rows streamed to a temp file)."""
 from __future__ import annotations
 
 import csv
 import io
-import zipfile
+import os
+import tempfile
 from datetime import datetime
-from typing import Iterable, Iterator
-from xml.sax.saxutils import escape
+from typing import IO, Iterable, Iterator
 
+import xlsxwriter
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -15,11 +16,13 @@ from sqlalchemy.orm import joinedload
 from portal import labels
 from portal.extensions import db
 from portal.models import CallbackRecord, CallbackTask, Case, Unit
+from portal.reports import stats
 from portal.reports.periods import Scope
 from portal.reports.stats import case_scope, task_site
-from portal.timeutil import fmt_dt
+from portal.timeutil import local_now, to_local
 
 CHUNK = 1000
+READ = 64 * 1024
 
 
 def case_header() -> list[str]:
@@ -28,14 +31,26 @@ def case_header() -> list[str]:
             _("Reopened"), _("Repeat")]
 
 
-def case_row(c: Case) -> list:
-    """One case as cells: no resident name, phone or texts (exports leave the portal)."""
-    hours = round(c.resolve_work_seconds / 3600, 2) if c.resolve_work_seconds is not None else ""
+def _local(value: datetime | None) -> datetime | None:
+    """A stored time as a naive local time: spreadsheets have no zones."""
+    local = to_local(value)
+    return local.replace(tzinfo=None) if local else None
+
+
+def case_values(c: Case) -> list:
+    """One case as typed values: no resident name, phone or texts (exports leave the portal)."""
+    hours = round(c.resolve_work_seconds / 3600, 2) if c.resolve_work_seconds is not None else None
     return [c.number, labels.label(labels.KIND, c.kind), labels.label(labels.CHANNEL, c.channel),
             labels.label(labels.STATUS, c.status), labels.label(labels.SEVERITY, c.severity),
             c.category.name if c.category else "", c.department.name if c.department else "",
-            c.unit.building.name if c.unit else "", fmt_dt(c.received_at), fmt_dt(c.resolved_at),
-            fmt_dt(c.closed_at), hours, c.reopen_count, _("yes") if c.repeat else ""]
+            c.unit.building.name if c.unit else "", _local(c.received_at), _local(c.resolved_at),
+            _local(c.closed_at), hours, c.reopen_count, _("yes") if c.repeat else ""]
+
+
+def case_row(c: Case) -> list:
+    """One case as CSV cells (times as local text)."""
+    return ["" if v is None else v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v
+            for v in case_values(c)]
 
 
 def iter_cases(stmt) -> Iterator[Case]:
@@ -71,93 +86,132 @@ def callback_header() -> list[str]:
             _("Method"), _("Reached"), _("Satisfaction")]
 
 
-def callback_rows(scope: Scope) -> Iterable[list]:
-    """Callback tasks due in the month with their latest answer."""
+def callback_rows(scope: Scope) -> Iterator[list]:
+    """Callback tasks due in the month with their latest answer, a chunk at a time."""
     from portal.callbacks.labels import KIND, METHOD, SATISFACTION, STATUS as TASK_STATUS
     stmt = (select(CallbackTask, Case.number).outerjoin(Case, Case.id == CallbackTask.case_id)
             .where(CallbackTask.due_at >= scope.start, CallbackTask.due_at < scope.end, task_site(scope))
-            .order_by(CallbackTask.due_at, CallbackTask.id))
-    tasks = db.session.execute(stmt).all()
-    latest = {}
-    ids = [t.id for t, _n in tasks]
-    for i in range(0, len(ids), CHUNK):
-        for rec in db.session.scalars(select(CallbackRecord).where(CallbackRecord.task_id.in_(ids[i:i + CHUNK]))
-                                      .order_by(CallbackRecord.id)):
+            .order_by(CallbackTask.id))
+    last = 0
+    while True:
+        tasks = db.session.execute(stmt.where(CallbackTask.id > last).limit(CHUNK)).all()
+        if not tasks:
+            return
+        latest = {}
+        for rec in db.session.scalars(select(CallbackRecord).where(
+                CallbackRecord.task_id.in_([t.id for t, _n in tasks])).order_by(CallbackRecord.id)):
             latest[rec.task_id] = rec
-    for task, number in tasks:
-        rec = latest.get(task.id)
-        yield [task.id, labels.label(KIND, task.kind), number or "", labels.label(TASK_STATUS, task.status),
-               fmt_dt(task.due_at), task.attempts, fmt_dt(rec.at) if rec else "",
-               labels.label(METHOD, rec.method) if rec else "", (_("yes") if rec.reached else _("no")) if rec else "",
-               labels.label(SATISFACTION, rec.satisfaction) if rec and rec.satisfaction else ""]
+        for task, number in tasks:
+            rec = latest.get(task.id)
+            yield [task.id, labels.label(KIND, task.kind), number or "", labels.label(TASK_STATUS, task.status),
+                   _local(task.due_at), task.attempts, _local(rec.at) if rec else None,
+                   labels.label(METHOD, rec.method) if rec else "",
+                   (_("yes") if rec.reached else _("no")) if rec else "",
+                   labels.label(SATISFACTION, rec.satisfaction) if rec and rec.satisfaction else ""]
+        last = tasks[-1][0].id
+        db.session.expunge_all()
 
 
-def _col(i: int) -> str:
-    name = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        name = chr(65 + r) + name
-    return name
+def summary_rows(scope: Scope) -> list[list]:
+    """The month's figures against the targets: one row per rate, then the case counts by kind."""
+    fig = stats.figures(scope)
+    rows = [[_("Measure"), _("Hits"), _("Total"), _("Percent"), _("Target (%)"), _("Met")]]
+    for key, rate in fig["rates"].items():
+        met = "" if rate["met"] is None else _("yes") if rate["met"] else _("no")
+        rows.append([str(stats.RATE_LABELS[key]), rate["hits"], rate["total"],
+                     None if rate["percent"] is None else rate["percent"] / 100,
+                     rate["target"], met])
+    rows.append([])
+    rows.append([_("Cases received"), fig["total"]])
+    for kind, n in fig["counts"]["kind"]:
+        rows.append([labels.label(labels.KIND, kind), n])
+    return rows
 
 
-def _cell(ref: str, value) -> str:
-    if isinstance(value, bool) or value is None:
-        value = "" if value is None else int(value)
-    if isinstance(value, (int, float)):
-        return f'<c r="{ref}"><v>{value}</v></c>'
-    text = escape(str(value).replace("\x00", ""))
-    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+# Width in characters per column of each sheet (Chinese characters count about two).
+WIDTHS = {"cases": [16, 8, 10, 10, 8, 16, 14, 14, 17, 17, 17, 12, 8, 8],
+          "callbacks": [8, 12, 16, 10, 17, 8, 17, 10, 8, 12],
+          "summary": [24, 10, 10, 10, 10, 8]}
 
 
-def _sheet(rows: Iterable[list]) -> str:
-    out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>']
-    for r, row in enumerate(rows, 1):
-        out.append(f'<row r="{r}">' + "".join(_cell(f"{_col(c)}{r}", v) for c, v in enumerate(row)) + "</row>")
-    out.append("</sheetData></worksheet>")
-    return "".join(out)
+def _table(book, sheet, header: list, rows: Iterable[list], widths: list[int], formats: dict) -> None:
+    """Header in bold, frozen and filtered; cells by type (dates and numbers stay numbers)."""
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, width)
+    sheet.write_row(0, 0, header, formats["head"])
+    sheet.freeze_panes(1, 0)
+    n = 0
+    for n, row in enumerate(rows, 1):
+        for col, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, datetime):
+                sheet.write_datetime(n, col, value, formats["date"])
+            elif isinstance(value, bool):
+                sheet.write_boolean(n, col, value)
+            elif isinstance(value, (int, float)):
+                sheet.write_number(n, col, value)
+            else:
+                sheet.write_string(n, col, str(value))
+    sheet.autofilter(0, 0, max(n, 1), len(header) - 1)
 
 
-def xlsx(sheets: list[tuple[str, Iterable[list]]]) -> bytes:
-    """A minimal Office Open XML workbook: inline strings, one sheet per (title, rows)."""
-    ns = "http://schemas.openxmlformats.org"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", (
-            f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{ns}/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-            'spreadsheetml.sheet.main+xml"/>'
-            + "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.'
-                      'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-                      for i in range(1, len(sheets) + 1)) + "</Types>"))
-        z.writestr("_rels/.rels", (
-            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" '
-            'Target="xl/workbook.xml"/></Relationships>'))
-        z.writestr("xl/workbook.xml", (
-            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{ns}/spreadsheetml/2006/main" '
-            f'xmlns:r="{ns}/officeDocument/2006/relationships"><sheets>'
-            + "".join(f'<sheet name="{escape(t[:31])}" sheetId="{i}" r:id="rId{i}"/>'
-                      for i, (t, _rows) in enumerate(sheets, 1)) + "</sheets></workbook>"))
-        z.writestr("xl/_rels/workbook.xml.rels", (
-            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships">'
-            + "".join(f'<Relationship Id="rId{i}" Type="{ns}/officeDocument/2006/relationships/worksheet" '
-                      f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, len(sheets) + 1))
-            + "</Relationships>"))
-        for i, (_title, rows) in enumerate(sheets, 1):
-            z.writestr(f"xl/worksheets/sheet{i}.xml", _sheet(rows))
-    return buf.getvalue()
-
-
-def month_workbook(scope: Scope) -> bytes:
-    """The cases and callbacks behind a month's report."""
+def write_month(scope: Scope, out: IO[bytes] | str) -> None:
+    """Summary, cases and callbacks of a month into a workbook written row by row (constant memory)."""
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
+    formats = {"head": book.add_format({"bold": True, "bg_color": "#E8F1EE", "bottom": 1}),
+               "date": book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+               "percent": book.add_format({"num_format": "0.0%"})}
+    summary = book.add_worksheet(_("Summary")[:31])
+    rows = summary_rows(scope)
+    for col, width in enumerate(WIDTHS["summary"]):
+        summary.set_column(col, col, width)
+    summary.write(0, 0, _("Month %(month)s", month=scope.month), formats["head"])
+    summary.write_row(2, 0, rows[0], formats["head"])
+    for r, row in enumerate(rows[1:], 3):
+        for col, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                summary.write_number(r, col, value, formats["percent"] if col == 3 else None)
+            else:
+                summary.write_string(r, col, str(value))
     cases = select(Case).where(case_scope(scope))
-    return xlsx([(_("Cases"), [case_header(), *(case_row(c) for c in iter_cases(cases))]),
-                 (_("Callbacks"), [callback_header(), *callback_rows(scope)])])
+    _table(book, book.add_worksheet(_("Cases")[:31]), case_header(),
+           (case_values(c) for c in iter_cases(cases)), WIDTHS["cases"], formats)
+    _table(book, book.add_worksheet(_("Callbacks")[:31]), callback_header(), callback_rows(scope),
+           WIDTHS["callbacks"], formats)
+    book.close()
+
+
+def month_file(scope: Scope) -> str:
+    """The month's workbook written to a temp file; returns its path (the caller streams and removes it)."""
+    fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="report-")
+    os.close(fd)
+    try:
+        write_month(scope, path)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+def stream(path: str) -> Iterator[bytes]:
+    """A file's bytes a block at a time; the file is removed once opened (POSIX keeps it readable)."""
+    with open(path, "rb") as fh:
+        remove(path)
+        while block := fh.read(READ):
+            yield block
+
+
+def remove(path: str) -> None:
+    """Drop a temp file; also called when the response closes unread."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def stamp() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M")
+    """Now in the portal's time zone, for file names."""
+    return local_now().strftime("%Y%m%d-%H%M")

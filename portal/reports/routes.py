@@ -1,6 +1,8 @@
 """Dashboard, monthly report, exports and the residents' disclosure page."""
 from __future__ import annotations
 
+import os
+
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,6 +22,7 @@ from portal.reports.forms import ActionForm, FollowUpForm, GenerateForm, ScopeFo
 from portal.reports.periods import Scope, current_month, parse_month, shift
 
 MANAGER = (Role.MANAGER,)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The board filter behind each rate tile (the figures themselves cover the month's cases).
 BOARD_ARGS = {"first_reply": {}, "resolution": {}, "callback_complaint": {"kind": "complaint"},
               "callback": {}, "satisfaction": {}, "solved": {}, "adoption": {"kind": "suggestion"}}
@@ -155,10 +158,12 @@ def update_action(action_id: int):
 def monthly_xlsx():
     """The cases and callbacks behind a month's report, as a workbook."""
     scope, _form = _scope(shift(current_month(), -1))
-    body = export.month_workbook(scope)
-    name = f"report-{scope.month}{'-site' + str(scope.estate_id) if scope.estate_id else ''}.xlsx"
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    path = export.month_file(scope)
+    name = f"report-{scope.month}{'-site' + str(scope.estate_id) if scope.estate_id else ''}-{export.stamp()}.xlsx"
+    response = Response(export.stream(path), mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename={name}", "Content-Length": str(os.path.getsize(path))})
+    response.call_on_close(lambda: export.remove(path))
+    return response
 
 
 @bp.route("/board/export.csv")
