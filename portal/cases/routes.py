@@ -11,7 +11,7 @@ from portal.cases.forms import ACTION_FORMS
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import ACTIONS, allowed_actions
 from portal.cases.service import action_form, new_case_form, submit_action
-from portal.cases.uploads import check_photos, commit_with_photos, serve
+from portal.cases.uploads import check_photos, commit_with_photos, serve, too_large_message
 from portal.htmx import render, targets
 from portal.models import Case, CaseEvent, Channel, Role
 from sqlalchemy.orm import joinedload, selectinload
@@ -43,9 +43,20 @@ def new_case():
             if not photos.errors:
                 return redirect(url_for("cases.receipt", case_id=case.id))
         form.photos.errors = list(form.photos.errors) + photos.errors
-    if request.method == "POST" and not form.category_id.errors and not form.category_id.data:
-        form.category_id.errors = [_("Choose a category.")]
     return render_template("cases/new.html", form=form)
+
+
+@bp.errorhandler(413)
+def too_large(error):
+    """A body beyond MAX_CONTENT_LENGTH cannot be read: the form again, the limits beside the photo field."""
+    message = too_large_message()
+    if request.endpoint == "cases.new_case" and current_user.is_authenticated and current_user.role == Role.RESIDENT:
+        form = new_case_form(current_user)
+        form.process(formdata=None)
+        form.photos.errors = [message]
+        return render_template("cases/new.html", form=form), 413
+    page = "errors/_message.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
+    return render_template(page, code=413, message=message), 413
 
 
 @bp.route("/cases/<int:case_id>/receipt")

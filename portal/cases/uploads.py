@@ -76,6 +76,14 @@ def not_a_picture(name: str) -> str:
     return str(_l("%(name)s is not a JPEG, PNG, GIF or WebP picture.", name=name))
 
 
+def too_large_message() -> str:
+    """What a body beyond MAX_CONTENT_LENGTH is told (it could not be read, so nothing typed came back)."""
+    cfg = current_app.config
+    return str(_l("The form with its photos was larger than %(total)d MB and could not be sent; nothing was "
+                  "saved. Send at most %(n)d photos of %(mb)d MB each.", total=cfg["MAX_CONTENT_LENGTH"] // 2**20,
+                  n=cfg["MAX_PHOTOS"], mb=cfg["MAX_PHOTO_BYTES"] // 2**20))
+
+
 def check_photos(files: list[FileStorage] | None, user: User, at: datetime | None = None) -> Photos:
     """Count, size, content and the user's quota; every file re-encoded (no EXIF) when all pass."""
     files, out = real_files(files), Photos()

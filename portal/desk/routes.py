@@ -9,7 +9,7 @@ from portal import org
 from portal.access import STAFF, estate_ids, role_required, sees_estate
 from portal.cases.intake import find_residents, register_case, site_of
 from portal.cases.service import desk_categories, estate_choices
-from portal.cases.uploads import Photos, check_photos, commit_with_photos
+from portal.cases.uploads import Photos, check_photos, commit_with_photos, too_large_message
 from portal.desk import bp
 from portal.desk.forms import RegisterForm
 from portal.forms import get_by_id
@@ -72,6 +72,18 @@ def register():
             return redirect(url_for("cases.receipt", case_id=case.id))
     form.photos.errors = list(form.photos.errors) + photos.errors
     return render_template("desk/register.html", form=form, resident=resident)
+
+
+@bp.errorhandler(413)
+def too_large(error):
+    """A body beyond MAX_CONTENT_LENGTH cannot be read: the form again, the limits beside the photo field."""
+    if not current_user.is_authenticated or current_user.role not in STAFF or request.endpoint != "desk.register":
+        return render_template("errors/error.html", code=413, message=too_large_message()), 413
+    form = RegisterForm(formdata=None)
+    form.category_id.choices = opts([(0, _("— choose —"))] + desk_categories(current_user))
+    form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
+    form.photos.errors = [too_large_message()]
+    return render_template("desk/register.html", form=form, resident=None), 413
 
 
 @bp.route("/desk/residents")
