@@ -66,7 +66,7 @@ class S3Storage:
             "s3", endpoint_url=cfg.get("S3_ENDPOINT_URL") or None, region_name=cfg.get("S3_REGION") or "us-east-1",
             aws_access_key_id=cfg.get("S3_ACCESS_KEY_ID") or None,
             aws_secret_access_key=cfg.get("S3_SECRET_ACCESS_KEY") or None,
-            config=BotoConfig(s3={"addressing_style": cfg.get("S3_ADDRESSING_STYLE", "path")},
+            config=BotoConfig(signature_version="s3v4", s3={"addressing_style": cfg.get("S3_ADDRESSING_STYLE", "path")},
                               retries={"max_attempts": 3, "mode": "standard"},
                               connect_timeout=5, read_timeout=30))
 
