@@ -79,13 +79,14 @@ def field_limits(f) -> dict:
     field's count and size (the same numbers and messages the server applies)."""
     if f.type in ("MultipleFileField", "FileField"):
         cap, limit = current_app.config["MAX_PHOTOS"], current_app.config["MAX_PHOTO_BYTES"]
+        mb = f"{round(limit / 2**20, 2):g}"
         return {"data-max-files": cap, "data-max-bytes": limit,
                 "data-msg-count": str(_l("At most %(n)d photos.", n=cap)),
-                "data-msg-size": str(_l("%(name)s is larger than %(mb)d MB.", name="{name}", mb=limit // 2**20))}
+                "data-msg-size": str(_l("%(name)s is larger than %(mb)s MB.", name="{name}", mb=mb))}
     if f.type == "TextAreaField":
         longest = [v.max for v in f.validators if isinstance(v, Length) and v.max and v.max > 0]
         if longest:
-            return {"data-maxlength": min(longest),
+            return {"data-maxlength": min(longest), "maxlength": False,  # the counter, not a silent cut
                     "data-msg-length": str(_l("At most %(n)d characters (now {count}).", n=min(longest)))}
     return {}
 

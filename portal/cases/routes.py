@@ -51,8 +51,7 @@ def too_large(error):
     """A body beyond MAX_CONTENT_LENGTH cannot be read: the form again, the limits beside the photo field."""
     message = too_large_message()
     if request.endpoint == "cases.new_case" and current_user.is_authenticated and current_user.role == Role.RESIDENT:
-        form = new_case_form(current_user)
-        form.process(formdata=None)
+        form = new_case_form(current_user, blank=True)
         form.photos.errors = [message]
         return render_template("cases/new.html", form=form), 413
     page = "errors/_message.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"

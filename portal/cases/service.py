@@ -90,10 +90,11 @@ def current_units(user: User) -> list[tuple[int, str]]:
     return [(u.id, u.label) for u in units]
 
 
-def new_case_form(user: User) -> NewCaseForm:
-    """The resident's form: their current units, and the categories of their home unit's estate (portal.org)."""
+def new_case_form(user: User, blank: bool = False) -> NewCaseForm:
+    """The resident's form: their current units, and the categories of their home unit's estate (portal.org).
+    `blank`: not bound to the request (whose body may be unreadable)."""
     from portal.cases.intake import site_of
-    form = NewCaseForm()
+    form = NewCaseForm(formdata=None) if blank else NewCaseForm()
     estate_id = site_of(user.unit_id) if user.unit_id else None
     form.category_id.choices = opts([(0, _("— choose —"))] + estate_options("categories", estate_id))
     form.unit_id.choices = current_units(user)

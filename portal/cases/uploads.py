@@ -76,12 +76,17 @@ def not_a_picture(name: str) -> str:
     return str(_l("%(name)s is not a JPEG, PNG, GIF or WebP picture.", name=name))
 
 
+def megabytes(limit: int) -> str:
+    """8388608 -> "8"; 262144 -> "0.25"."""
+    return f"{round(limit / 2**20, 2):g}"
+
+
 def too_large_message() -> str:
     """What a body beyond MAX_CONTENT_LENGTH is told (it could not be read, so nothing typed came back)."""
     cfg = current_app.config
-    return str(_l("The form with its photos was larger than %(total)d MB and could not be sent; nothing was "
-                  "saved. Send at most %(n)d photos of %(mb)d MB each.", total=cfg["MAX_CONTENT_LENGTH"] // 2**20,
-                  n=cfg["MAX_PHOTOS"], mb=cfg["MAX_PHOTO_BYTES"] // 2**20))
+    return str(_l("The form with its photos was larger than %(total)s MB and could not be sent; nothing was "
+                  "saved. Send at most %(n)d photos of %(mb)s MB each.", total=megabytes(cfg["MAX_CONTENT_LENGTH"]),
+                  n=cfg["MAX_PHOTOS"], mb=megabytes(cfg["MAX_PHOTO_BYTES"])))
 
 
 def check_photos(files: list[FileStorage] | None, user: User, at: datetime | None = None) -> Photos:
@@ -95,7 +100,7 @@ def check_photos(files: list[FileStorage] | None, user: User, at: datetime | Non
         name = Path(f.filename).name[:200] or "photo"
         data = f.stream.read(limit + 1)
         if len(data) > limit:
-            out.errors.append(str(_l("%(name)s is larger than %(mb)d MB.", name=name, mb=limit // 2**20)))
+            out.errors.append(str(_l("%(name)s is larger than %(mb)s MB.", name=name, mb=megabytes(limit))))
         elif sniff(data[:16]) is None:
             out.errors.append(not_a_picture(name))
         else:
