@@ -71,7 +71,8 @@ def register():
         if not photos.errors:
             return redirect(url_for("cases.receipt", case_id=case.id))
     form.photos.errors = list(form.photos.errors) + photos.errors
-    return render_template("desk/register.html", form=form, resident=resident)
+    return render_template("desk/register.html", form=form, resident=resident,
+                           resident_q=request.form.get("resident_q", ""))
 
 
 @bp.errorhandler(413)
@@ -83,7 +84,7 @@ def too_large(error):
     form.category_id.choices = opts([(0, _("— choose —"))] + desk_categories(current_user))
     form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
     form.photos.errors = [too_large_message()]
-    return render_template("desk/register.html", form=form, resident=None), 413
+    return render_template("desk/register.html", form=form, resident=None, resident_q=""), 413
 
 
 @bp.route("/desk/residents")
