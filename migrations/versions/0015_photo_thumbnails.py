@@ -1,14 +1,14 @@
 """photos: thumbnails made by a job, an index for the per-user upload quota (issues 14, 18)
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0021
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0015'
-down_revision = '0012'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
