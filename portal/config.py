@@ -54,9 +54,30 @@ class Config:
     # Boards stay open all day: the CSRF token lives as long as the session.
     WTF_CSRF_TIME_LIMIT = None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "40")) * 1024 * 1024
+    # Photos: "local" (UPLOAD_DIR, the default) or "s3" (an S3-compatible bucket through boto3).
+    PHOTO_STORAGE = os.environ.get("PHOTO_STORAGE", "local")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")  # empty: AWS itself
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")
+    S3_REGION = os.environ.get("S3_REGION", "")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
+    S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "path")  # "virtual" for OSS and COS
+    # With S3: "stream" through the portal, or "presign" (a redirect to a link valid PHOTO_URL_SECONDS).
+    PHOTO_SERVE = os.environ.get("PHOTO_SERVE", "stream")
+    PHOTO_URL_SECONDS = int(os.environ.get("PHOTO_URL_SECONDS", "300"))
+    # A request body is refused beyond this (nginx's client_max_body_size says the same). It is
+    # well above MAX_PHOTOS x MAX_PHOTO_BYTES so that too many or too large photos reach the form
+    # checks and come back beside the field with everything typed kept.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "100")) * 1024 * 1024
+    # Text fields of one form held in memory (Werkzeug's default is 500 kB): a 10 MB paste reaches
+    # the form's length check and comes back with its message instead of a bare 413.
+    MAX_FORM_MEMORY_SIZE = 16 * 1024 * 1024
     MAX_PHOTO_BYTES = 8 * 1024 * 1024
     MAX_PHOTOS = 5
+    PHOTO_MAX_PIXELS = 50_000_000  # a header claiming more is refused before decoding (a bomb)
+    PHOTO_MAX_SIDE = 2560  # stored photos are scaled down to this on their longer side
+    PHOTO_THUMB_SIDE = 320
     BOARD_PAGE_SIZE = 25
     BOARD_POLL_SECONDS = 30
     # Rendered case-list pieces kept per process (portal.board.listing); 0 turns the cache off.

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.validators import Length
 
 from portal import labels
 from portal.models import Role
@@ -74,6 +75,23 @@ def missing_calendar_years() -> list[int]:
     return missing_years(local_now().date())
 
 
+def field_limits(f) -> dict:
+    """Data attributes for static/portal.js's checks before sending: a text field's length, a photo
+    field's count and size (the same numbers and messages the server applies)."""
+    if f.type in ("MultipleFileField", "FileField"):
+        cap, limit = current_app.config["MAX_PHOTOS"], current_app.config["MAX_PHOTO_BYTES"]
+        mb = f"{round(limit / 2**20, 2):g}"
+        return {"data-max-files": cap, "data-max-bytes": limit,
+                "data-msg-count": str(_l("At most %(n)d photos.", n=cap)),
+                "data-msg-size": str(_l("%(name)s is larger than %(mb)s MB.", name="{name}", mb=mb))}
+    if f.type == "TextAreaField":
+        longest = [v.max for v in f.validators if isinstance(v, Length) and v.max and v.max > 0]
+        if longest:
+            return {"data-maxlength": min(longest), "maxlength": False,  # the counter, not a silent cut
+                    "data-msg-length": str(_l("At most %(n)d characters (now {count}).", n=min(longest)))}
+    return {}
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["dt"] = fmt_dt
     app.jinja_env.filters["kind"] = lambda v: labels.label(labels.KIND, v)
@@ -110,6 +128,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["is_overdue"] = lambda case: is_overdue(case, utcnow())
     app.jinja_env.globals["urgency"] = lambda case: urgency(case, utcnow())
     app.jinja_env.globals["now_utc"] = utcnow
+    app.jinja_env.globals["field_limits"] = field_limits
     app.jinja_env.filters["timeleft"] = time_left
 
     app.jinja_env.filters["clock"] = clock_label

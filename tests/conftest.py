@@ -65,6 +65,14 @@ def app(tmp_path, database_url):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3-compatible server on loopback (moto's standalone server), one per test process."""
+    from tests.s3_server import running
+    with running() as url:
+        yield url
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -16,8 +16,9 @@ from portal.timeutil import utcnow
 from tests import factories
 from tests.api_helpers import auth, make_key
 from tests.conftest import post
+from tests.helpers import tiny_png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PNG = tiny_png()  # a real picture: every photo is decoded and re-encoded
 
 
 @pytest.fixture

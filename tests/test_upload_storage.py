@@ -8,8 +8,9 @@ from pathlib import Path
 from portal.extensions import db
 from portal.models import Attachment, Case
 from tests.conftest import login_as, post
+from tests.helpers import tiny_png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PNG = tiny_png()
 
 
 def _full_disk(monkeypatch):
@@ -68,4 +69,5 @@ def test_stored_photos_stay_after_a_commit(app, client, people):
                                     "photos": (io.BytesIO(PNG), "ok.png")},
              content_type="multipart/form-data")
     assert r.status_code == 302
-    assert len(_files(app)) == 1
+    (att,) = db.session.scalars(db.select(Attachment)).all()
+    assert sorted(_files(app)) == sorted([att.stored_name, att.thumb_name])  # the photo and its thumbnail

@@ -19,7 +19,7 @@ from portal.auth.phone import normalize_phone, residents_with_phone
 from portal.callbacks.service import CallbackError, record_callback, survey_task
 from portal.cases.actions import TransitionError
 from portal.cases.intake import register_case
-from portal.cases.uploads import UploadError, save_photos, validate_photos
+from portal.cases.uploads import UploadError, check_photos, save_photos
 from portal.extensions import db
 from portal.labels import RELATION, STATUS, label
 from portal.models import (
@@ -192,9 +192,9 @@ def create_case(key: ApiKey, data: dict, photos, idempotency_key: str | None) ->
                 db.session.add(claim)
         except IntegrityError:  # a concurrent retry claimed it first (and has committed its case)
             return _replay(_claimed(key, idempotency_key), digest), True
-    problems = validate_photos(photos)
-    if problems:
-        raise ApiError(422, "validation_error", fields={"photos": problems[0]})
+    checked = check_photos(photos, key.user)
+    if checked.errors:
+        raise ApiError(422, "validation_error", fields={"photos": checked.errors[0]})
     resident, unit_id, estate_id, phone = _where(key, data)
     category_id = None
     if data.get("category"):
@@ -207,8 +207,8 @@ def create_case(key: ApiKey, data: dict, photos, idempotency_key: str | None) ->
             description=data["description"], location=data.get("location", ""),
             location_type=LocationType.UNIT if unit_id else LocationType.COMMON, category_id=category_id,
             contact_name=data.get("contact_name", ""), contact_phone=phone, estate_id=estate_id, unit_id=unit_id)
-        if photos:
-            save_photos(case, key.user, photos)
+        if checked.ready:
+            save_photos(case, key.user, checked)
     except (TransitionError, UploadError) as exc:
         raise ApiError(422, "validation_error", message=str(getattr(exc, "message", exc)))
     if idempotency_key:

@@ -138,6 +138,12 @@ class NewCaseForm(FlaskForm):
         if len(field.choices) > 1 and field.data not in [value for value, _label in field.choices]:
             raise ValidationError(_l("Choose the unit."))
 
+    def validate_category_id(self, field):
+        from wtforms.validators import ValidationError
+        # One rule every time (the choice 0 is "— choose —"), unless the estate offers none.
+        if not field.data and len(field.choices) > 1:
+            raise ValidationError(_l("Choose a category."))
+
     def chosen_unit(self) -> int | None:
         """The unit the case is about: the only one, or the one chosen."""
         if len(self.unit_id.choices) == 1:

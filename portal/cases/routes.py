@@ -1,5 +1,5 @@
 """Resident and shared views of a case: file, receipt, detail, actions, photos, slip."""
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,8 +11,7 @@ from portal.cases.forms import ACTION_FORMS
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import ACTIONS, allowed_actions
 from portal.cases.service import action_form, new_case_form, submit_action
-from portal.cases.uploads import UploadError, path_of, save_photos, validate_photos
-from portal.extensions import db
+from portal.cases.uploads import check_photos, commit_with_photos, serve, too_large_message
 from portal.htmx import render, targets
 from portal.models import Case, CaseEvent, Channel, Role
 from portal.timeutil import utcnow
@@ -32,8 +31,8 @@ def new_case():
     """A resident files a case; bad input comes back with everything kept."""
     form = new_case_form(current_user)
     if form.validate_on_submit():
-        photo_errors = validate_photos(form.photos.data)
-        if not photo_errors:
+        photos = check_photos(form.photos.data, current_user)
+        if not photos.errors:
             case = register_case(
                 actor=current_user, resident=current_user, kind=form.kind.data, channel=Channel.ONLINE,
                 description=form.description.data, location_type=form.location_type.data,
@@ -41,17 +40,23 @@ def new_case():
                 category_id=form.category_id.data or None, contact_phone=form.contact_phone.data or "",
                 unit_id=form.chosen_unit(),
             )
-            try:
-                save_photos(case, current_user, form.photos.data)
-                db.session.commit()
+            photos.errors = commit_with_photos(case, current_user, photos)
+            if not photos.errors:
                 return redirect(url_for("cases.receipt", case_id=case.id))
-            except UploadError as exc:
-                db.session.rollback()
-                photo_errors = [str(exc)]
-        form.photos.errors = list(form.photos.errors) + photo_errors
-    if request.method == "POST" and not form.category_id.errors and not form.category_id.data:
-        form.category_id.errors = [_("Choose a category.")]
+        form.photos.errors = list(form.photos.errors) + photos.errors
     return render_template("cases/new.html", form=form)
+
+
+@bp.errorhandler(413)
+def too_large(error):
+    """A body beyond MAX_CONTENT_LENGTH cannot be read: the form again, the limits beside the photo field."""
+    message = too_large_message()
+    if request.endpoint == "cases.new_case" and current_user.is_authenticated and current_user.role == Role.RESIDENT:
+        form = new_case_form(current_user, blank=True)
+        form.photos.errors = [message]
+        return render_template("cases/new.html", form=form), 413
+    page = "errors/_message.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
+    return render_template(page, code=413, message=message), 413
 
 
 @bp.route("/cases/<int:case_id>/receipt")
@@ -118,10 +123,8 @@ def act(case_id: int, name: str):
 @bp.route("/attachments/<int:attachment_id>")
 @role_required(*ALL_ROLES)
 def attachment(attachment_id: int):
-    """A photo, only to those who may see its case."""
-    att = get_attachment_or_404(attachment_id)
-    return send_file(path_of(att), mimetype=att.content_type, download_name=att.filename,
-                     max_age=3600)
+    """A photo (`?size=thumb`: its thumbnail), only to those who may see its case."""
+    return serve(get_attachment_or_404(attachment_id), thumb=request.args.get("size") == "thumb")
 
 
 @bp.route("/cases/<int:case_id>/phone", methods=["POST"])

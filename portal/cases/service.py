@@ -13,7 +13,7 @@ from portal.access import own_estate_choices
 from portal.cases.forms import ACTION_FORMS, ClassifyForm, DispatchForm, NewCaseForm
 from portal.cases.lifecycle import ACTIONS, TransitionError, perform
 from portal import org, stamp
-from portal.cases.uploads import UploadError, save_photos, validate_photos
+from portal.cases.uploads import UploadError, check_photos, save_photos
 from portal.extensions import db
 from portal.labels import opts
 from portal.models import Case, Category, Department, User
@@ -90,10 +90,11 @@ def current_units(user: User) -> list[tuple[int, str]]:
     return [(u.id, u.label) for u in units]
 
 
-def new_case_form(user: User) -> NewCaseForm:
-    """The resident's form: their current units, and the categories of their home unit's estate (portal.org)."""
+def new_case_form(user: User, blank: bool = False) -> NewCaseForm:
+    """The resident's form: their current units, and the categories of their home unit's estate (portal.org).
+    `blank`: not bound to the request (whose body may be unreadable)."""
     from portal.cases.intake import site_of
-    form = NewCaseForm()
+    form = NewCaseForm(formdata=None) if blank else NewCaseForm()
     estate_id = site_of(user.unit_id) if user.unit_id else None
     form.category_id.choices = opts([(0, _("— choose —"))] + estate_options("categories", estate_id))
     form.unit_id.choices = current_units(user)
@@ -125,10 +126,11 @@ def submit_action(case: Case, user: User, name: str, form) -> Outcome:
     """Validate, check the version the user saw, perform, commit. Never loses input."""
     photos = getattr(form, "photos", None)
     valid = form.validate()
+    checked = None
     if photos is not None:
-        problems = validate_photos(photos.data)
-        photos.errors = list(photos.errors) + problems
-        valid = valid and not problems
+        checked = check_photos(photos.data, user)
+        photos.errors = list(photos.errors) + checked.errors
+        valid = valid and not checked.errors
     if form.version.data != str(case.version_id):
         form.form_errors.append(_(
             "Someone else changed this case while you were working on it. "
@@ -139,8 +141,8 @@ def submit_action(case: Case, user: User, name: str, form) -> Outcome:
         return Outcome(False, form)
     try:
         event = perform(case, user, name, _data(form))
-        if photos is not None:
-            save_photos(case, user, photos.data, event)
+        if checked is not None:
+            save_photos(case, user, checked, event)
         db.session.commit()
     except UploadError as exc:
         db.session.rollback()

@@ -9,10 +9,9 @@ from portal import org
 from portal.access import STAFF, estate_ids, role_required, sees_estate
 from portal.cases.intake import find_residents, register_case, site_of
 from portal.cases.service import desk_categories, estate_choices
-from portal.cases.uploads import UploadError, save_photos, validate_photos
+from portal.cases.uploads import Photos, check_photos, commit_with_photos, too_large_message
 from portal.desk import bp
 from portal.desk.forms import RegisterForm
-from portal.extensions import db
 from portal.forms import get_by_id
 from portal.labels import opts
 from portal.models import Role, User
@@ -49,13 +48,13 @@ def register():
     form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
     valid = form.validate_on_submit()
     resident = _resident(form) if request.method == "POST" else None
-    photo_errors = validate_photos(form.photos.data) if valid else []
+    photos = check_photos(form.photos.data, current_user) if valid else Photos()
     site = _site(form, resident) if valid else None
     estate = site or site_of(resident.unit_id if resident is not None else None)
     if valid and not form.resident_id.errors and not org.offers(form.category_id.data, estate):
         form.category_id.errors = list(form.category_id.errors) + [_("Choose a category.")]
     if (valid and not form.resident_id.errors and not form.estate_id.errors and not form.category_id.errors
-            and not photo_errors):
+            and not photos.errors):
         received = form.received_at.data
         case = register_case(
             actor=current_user, resident=resident, kind=form.kind.data, channel=form.channel.data,
@@ -68,15 +67,24 @@ def register():
             received_at=received.replace(tzinfo=local_zone()).astimezone(timezone.utc) if received else None,
             estate_id=site,
         )
-        try:
-            save_photos(case, current_user, form.photos.data)
-            db.session.commit()
+        photos.errors = commit_with_photos(case, current_user, photos)
+        if not photos.errors:
             return redirect(url_for("cases.receipt", case_id=case.id))
-        except UploadError as exc:
-            db.session.rollback()
-            photo_errors = [str(exc)]
-    form.photos.errors = list(form.photos.errors) + photo_errors
-    return render_template("desk/register.html", form=form, resident=resident)
+    form.photos.errors = list(form.photos.errors) + photos.errors
+    return render_template("desk/register.html", form=form, resident=resident,
+                           resident_q=request.form.get("resident_q", ""))
+
+
+@bp.errorhandler(413)
+def too_large(error):
+    """A body beyond MAX_CONTENT_LENGTH cannot be read: the form again, the limits beside the photo field."""
+    if not current_user.is_authenticated or current_user.role not in STAFF or request.endpoint != "desk.register":
+        return render_template("errors/error.html", code=413, message=too_large_message()), 413
+    form = RegisterForm(formdata=None)
+    form.category_id.choices = opts([(0, _("— choose —"))] + desk_categories(current_user))
+    form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
+    form.photos.errors = [too_large_message()]
+    return render_template("desk/register.html", form=form, resident=None, resident_q=""), 413
 
 
 @bp.route("/desk/residents")

@@ -212,7 +212,10 @@ class CaseEvent(db.Model):
 
 
 class Attachment(db.Model):
+    """A re-encoded photo in the photo storage; its thumbnail is written by a job (portal.photos)."""
     __tablename__ = "attachment"
+    # The per-user quota counts a person's recent uploads.
+    __table_args__ = (Index("ix_attachment_uploader_created", "uploaded_by_id", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"), index=True)
@@ -221,6 +224,8 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(50))
     size: Mapped[int] = mapped_column(Integer)
     stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    thumb_name: Mapped[str | None] = mapped_column(String(80))
+    thumb_type: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     case: Mapped[Case] = relationship()
 
