@@ -1,13 +1,25 @@
 // Small progressive enhancements; every form works without this file.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+
+  // The top bar's menu folds behind a button on a phone (CSS decides when the button shows).
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest(".nav-toggle");
+    if (!button) return;
+    var nav = document.getElementById(button.getAttribute("aria-controls"));
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (nav) nav.classList.toggle("open", open);
+  });
 
   // Polling must not wipe out a row someone is working in. (A listener, not an hx-trigger
   // filter: filters are evaluated as code, which the Content-Security-Policy forbids.)
   window.portalIdle = function (el) {
     if (!el) return false;
     if (el.contains(document.activeElement) && document.activeElement !== document.body) return false;
-    return !el.querySelector("details[open] form");
+    // Nor the cases ticked for a bulk action.
+    return !el.querySelector("details[open] form") && !el.querySelector("input[form=bulk]:checked");
   };
   document.addEventListener("htmx:beforeRequest", function (ev) {
     var el = ev.detail.elt;

@@ -19,6 +19,7 @@ from portal.models import Alert, Case, CaseEvent, Role
 from portal.models.cases import OPEN_STATUSES
 from portal.pagination import Page, paginate
 from portal.sla import alerts
+from portal.templating import TimeLeft
 from portal.timeutil import as_utc, utcnow
 
 CASE_ACTIONS = ("take_over", "reassign", "instruct")
@@ -62,12 +63,14 @@ def latest_instructions(case_ids) -> dict[int, CaseEvent]:
     return latest
 
 
-def age(alert: Alert) -> str:
-    """Time since the alert fired, in the units the board uses."""
-    minutes = max(0, int((utcnow() - as_utc(alert.created_at)).total_seconds())) // 60
-    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    return (_("%(d)dd %(h)dh", d=days, h=hours) if days else
-            _("%(h)dh %(m)dm", h=hours, m=mins) if hours else _("%(m)dm", m=mins))
+def overdue_for(alert: Alert, now=None) -> str:
+    """How long the missed deadline behind the escalation is overdue ("overdue 2d 4h"), not the row's age.
+
+    The escalation's own deadline (due_at) is the one the rule watched; an old row without one
+    falls back to the case's current deadline.
+    """
+    due = alert.due_at or alert.case.due_at
+    return TimeLeft()(as_utc(due), now or utcnow()) if due else "—"
 
 
 def row_forms(alert: Alert, failed: tuple[str, object] | None = None) -> dict:
@@ -86,7 +89,7 @@ def row_forms(alert: Alert, failed: tuple[str, object] | None = None) -> dict:
 
 
 def row_context(failed_alert: int | None = None, failed=None) -> dict:
-    return {"age": age, "rule_label": alerts.rule_label, "levels": alerts.LEVELS,
+    return {"overdue_for": overdue_for, "rule_label": alerts.rule_label, "levels": alerts.LEVELS,
             "row_forms": lambda a: row_forms(a, failed if a.id == failed_alert else None),
             "open_row": failed_alert}
 

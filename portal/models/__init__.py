@@ -26,6 +26,7 @@ from portal.models.callbacks import (  # noqa: E402
 from portal.models.signin import ClaimStatus, PasswordReset, SignInCode, TotpCredential, UnitClaim  # noqa: E402
 from portal.models.reports import ActionStatus, ImprovementAction, ReportRun, RunStatus  # noqa: E402
 from portal.models.jobs import Job  # noqa: E402
+from portal.models.views import SavedView  # noqa: E402
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
@@ -36,6 +37,6 @@ __all__ = [
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "DataStamp", "Setting", "Severity", "Status", "Unit", "User",
-    "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job",
+    "SavedView", "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job",
     "ClaimStatus", "PasswordReset", "SignInCode", "TotpCredential", "UnitClaim",
 ]
