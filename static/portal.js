@@ -37,6 +37,19 @@
     if (ev.target.matches("[data-autosubmit]") && ev.target.form) ev.target.form.requestSubmit();
   });
 
+  // Choosing a resident on the registration form fills the contact fields, never over what was typed.
+  document.addEventListener("change", function (ev) {
+    var choice = ev.target;
+    if (!choice.matches || !choice.matches("input[data-fill-contact_name]") || !choice.form) return;
+    ["contact_name", "contact_phone"].forEach(function (name) {
+      var box = choice.form.elements[name];
+      var value = choice.getAttribute("data-fill-" + name) || "";
+      if (!box || (box.value && box.value !== box.dataset.filled)) return;
+      box.value = value;
+      box.dataset.filled = value;
+    });
+  });
+
   // Standard phrases: click a chip to insert its text into the reply.
   document.addEventListener("click", function (ev) {
     var chip = ev.target.closest("[data-insert]");

@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import or_, select
 
+from portal import unitref
 from portal.sla.deadlines import overdue_clause
 from portal.models import Building, Case, Severity, Status, Unit, User
 from portal.models.cases import OPEN_STATUSES
@@ -59,8 +60,12 @@ def filtered(base_clause, f: dict, user_id: int | None = None, now: datetime | N
     if q:
         like = f"%{q}%"
         resident_ids = select(User.id).where(User.display_name.ilike(like) | User.phone.ilike(like))
-        unit_ids = (select(Unit.id).join(Building)
-                    .where(Unit.number.ilike(like) | (Building.name + "-" + Unit.number).ilike(like)))
+        unit_match = Unit.number.ilike(like) | (Building.name + "-" + Unit.number).ilike(like)
+        ref = unitref.parse(q)  # "5栋0802", "5-0802", "5号楼802"
+        if ref is not None:
+            unit_match = unit_match | (Building.name.in_(unitref.building_names(ref))
+                                       & Unit.number.in_(unitref.unit_numbers(ref)))
+        unit_ids = select(Unit.id).join(Building).where(unit_match)
         stmt = stmt.where(or_(
             Case.number.ilike(like), Case.description.ilike(like), Case.location.ilike(like),
             Case.contact_name.ilike(like), Case.subject.ilike(like),

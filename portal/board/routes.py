@@ -10,7 +10,7 @@ from portal.board.forms import BulkForm, DeleteViewForm, SaveViewForm
 from portal.board.listing import case_list
 from portal.board.views import WORKING, save_view, tabs, too_many
 from portal.board.rows import ROW_ACTIONS, case_row, row_urls
-from portal.cases.service import action_form, category_choices, department_choices
+from portal.cases.service import action_form, action_phrases, category_choices, department_choices
 from portal.extensions import db
 from portal.forms import get_by_id
 from portal.htmx import respond, targets
@@ -44,7 +44,7 @@ def render_row(case, failed_form=None, failed_name=None, notice=None):
     row = get_template_attribute("board/_row.html", "row")
     labels = get_template_attribute("board/_labels.html", "L")
     return row(case_row(case, current_user.role), labels, row_urls(), staff, staff, True,
-               row_forms=forms, notice=notice)
+               row_forms=forms, notice=notice, row_phrases=action_phrases(case, current_user, forms))
 
 
 @bp.route("/board/rows/<int:case_id>/actions")
@@ -52,7 +52,9 @@ def render_row(case, failed_form=None, failed_name=None, notice=None):
 def row_actions(case_id: int):
     """The inline forms of one board row, loaded when its menu is opened."""
     case = get_case_or_404(case_id)
-    return render_template("board/_row_forms.html", case=case, row_forms=row_forms(case))
+    forms = row_forms(case)
+    return render_template("board/_row_forms.html", case=case, row_forms=forms,
+                           row_phrases=action_phrases(case, current_user, forms))
 
 
 def bulk_form() -> BulkForm:

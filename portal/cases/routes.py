@@ -10,7 +10,7 @@ from portal.cases import bp
 from portal.cases.forms import ACTION_FORMS
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import ACTIONS, allowed_actions
-from portal.cases.service import action_form, new_case_form, submit_action
+from portal.cases.service import action_phrases, action_form, new_case_form, submit_action
 from portal.cases.uploads import UploadError, path_of, save_photos, validate_photos
 from portal.extensions import db
 from portal.htmx import render, targets
@@ -76,9 +76,7 @@ def _case_context(case, submitted=None):
     forms = {a.name: (submitted if submitted is not None and submitted.meta_name == a.name
                       else action_form(a.name, case)) for a in actions}
     events = [e for e in case.events if e.public or current_user.role != Role.RESIDENT]
-    phrases = []
-    if any(a.name == "acknowledge" for a in actions):
-        phrases = org.phrases_for(case.estate_id)
+    phrases = action_phrases(case, current_user, [a.name for a in actions])
     return {"case": case, "actions": actions, "forms": forms, "events": events, "phrases": phrases,
             "open_action": submitted.meta_name if submitted is not None else None}
 

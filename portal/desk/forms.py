@@ -38,6 +38,8 @@ class RegisterForm(FlaskForm):
     contact_name = StringField(_l("Contact name"), validators=[Length(max=50)])
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=30)])
     photos = MultipleFileField(_l("Photos (up to 5)"))
+    # Set by the "register as a new case anyway" button once the clerk has seen the open cases it may duplicate.
+    new_anyway = BooleanField(_l("Register as a new case anyway"))
 
     def validate_category_id(self, field):
         if not field.data:

@@ -1,17 +1,19 @@
 """Registering a case on a resident's behalf, from any channel."""
 from datetime import timezone
 
-from flask import redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import org
-from portal.access import STAFF, estate_ids, role_required, sees_estate
+from portal.access import STAFF, estate_ids, get_case_or_404, role_required, sees_estate
 from portal.cases.intake import find_residents, register_case, site_of
 from portal.cases.service import desk_categories, estate_choices
 from portal.cases.uploads import UploadError, save_photos, validate_photos
 from portal.desk import bp
+from portal.desk.caller import caller_cases, duplicates, household
 from portal.desk.forms import RegisterForm
+from portal.desk.statements import append_statement
 from portal.extensions import db
 from portal.forms import get_by_id
 from portal.labels import opts
@@ -54,8 +56,14 @@ def register():
     estate = site or site_of(resident.unit_id if resident is not None else None)
     if valid and not form.resident_id.errors and not org.offers(form.category_id.data, estate):
         form.category_id.errors = list(form.category_id.errors) + [_("Choose a category.")]
-    if (valid and not form.resident_id.errors and not form.estate_id.errors and not form.category_id.errors
-            and not photo_errors):
+    ready = (valid and not form.resident_id.errors and not form.estate_id.errors and not form.category_id.errors
+             and not photo_errors)
+    similar = []
+    if ready and not form.new_anyway.data:
+        similar = duplicates(current_user, category_id=form.category_id.data, location_type=form.location_type.data,
+                             unit_id=resident.unit_id if resident is not None else None, estate_id=estate,
+                             location=form.location.data or "")
+    if ready and not similar:
         received = form.received_at.data
         case = register_case(
             actor=current_user, resident=resident, kind=form.kind.data, channel=form.channel.data,
@@ -76,7 +84,44 @@ def register():
             db.session.rollback()
             photo_errors = [str(exc)]
     form.photos.errors = list(form.photos.errors) + photo_errors
-    return render_template("desk/register.html", form=form, resident=resident)
+    return render_template("desk/register.html", form=form, resident=resident, similar=similar,
+                           **(_caller(resident) if resident is not None else {}))
+
+
+def _caller(resident: User) -> dict:
+    """The caller panel's context: household, open and earlier cases (scoped to the clerk)."""
+    open_cases, earlier = caller_cases(resident, current_user)
+    return {"caller_user": resident, "household": household(resident), "open_cases": open_cases, "earlier": earlier}
+
+
+@bp.route("/desk/caller/<int:resident_id>")
+@role_required(*STAFF)
+def caller(resident_id: int):
+    """The caller's household, open and earlier cases beside the form (a fragment; 404 outside the clerk's estates)."""
+    resident = get_by_id(User, resident_id)
+    if (resident is None or resident.role != Role.RESIDENT
+            or not sees_estate(current_user, resident.unit.building.estate_id if resident.unit else None)):
+        abort(404)
+    return render_template("desk/_caller.html", **_caller(resident))
+
+
+@bp.route("/desk/append/<int:case_id>", methods=["POST"])
+@role_required(*STAFF)
+def append(case_id: int):
+    """Add the caller's statement (the registration form as typed) to an open case instead of a duplicate."""
+    case = get_case_or_404(case_id)
+    form = RegisterForm()
+    if not form.validate_on_submit() and "csrf_token" in form.errors:
+        abort(400)
+    outcome = append_statement(case, current_user, contact=form.contact_name.data or "",
+                               phone=form.contact_phone.data or "", channel=form.channel.data,
+                               statement=form.description.data or "")
+    if outcome is not None:
+        flash(outcome, "error")
+        return redirect(url_for("cases.detail", case_id=case.id))
+    db.session.commit()
+    flash(_("The caller's statement was added to case %(number)s.", number=case.number), "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
 
 
 @bp.route("/desk/residents")
