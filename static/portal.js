@@ -19,7 +19,7 @@
     if (!el) return false;
     if (el.contains(document.activeElement) && document.activeElement !== document.body) return false;
     // Nor the cases ticked for a bulk action.
-    return !el.querySelector("details[open] form") && !el.querySelector("input[form=bulk]:checked");
+    return !el.querySelector("details[open] form") && !el.querySelector("input[form=bulk]:checked, input[form=bulk-ack]:checked");
   };
   document.addEventListener("htmx:beforeRequest", function (ev) {
     var el = ev.detail.elt;
@@ -35,6 +35,14 @@
   });
   document.addEventListener("change", function (ev) {
     if (ev.target.matches("[data-autosubmit]") && ev.target.form) ev.target.form.requestSubmit();
+  });
+
+  // "Select all on this page" for a bulk form: ticks the rows' boxes that belong to that form.
+  document.addEventListener("change", function (ev) {
+    var all = ev.target.closest && ev.target.closest("[data-check-all]");
+    if (!all) return;
+    document.querySelectorAll("input[type=checkbox][form='" + all.getAttribute("data-check-all") + "']")
+      .forEach(function (box) { box.checked = all.checked; });
   });
 
   // Choosing a resident on the registration form fills the contact fields, never over what was typed.

@@ -10,6 +10,7 @@ from portal.cases import bp
 from portal.cases.forms import ACTION_FORMS
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import ACTIONS, allowed_actions
+from portal.cases.slip import slip_context
 from portal.cases.service import action_phrases, action_form, new_case_form, submit_action
 from portal.cases.uploads import UploadError, path_of, save_photos, validate_photos
 from portal.extensions import db
@@ -127,4 +128,4 @@ def slip(case_id: int):
     """The numbered work contact slip 工作联系单, three copies on one printout."""
     case = get_case_or_404(case_id)
     copies = [_("Property company copy"), _("Engineering copy"), _("Customer-service centre copy")]
-    return render_template("cases/slip.html", case=case, copies=copies)
+    return render_template("cases/slip.html", case=case, copies=copies, **slip_context(case))

@@ -6,9 +6,22 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import Case, Residency, User
+from portal.models import Building, Case, Residency, Role, Unit, User
 from portal.models.cases import OPEN_STATUSES, LocationType
-from portal.scopes import visible_cases_clause
+from portal.scopes import estate_ids, visible_cases_clause
+
+
+def resident_in_scope(viewer: User, resident: User | None) -> bool:
+    """A resident whose home unit or any household stay is in one of the viewer's estates."""
+    if resident is None or resident.role != Role.RESIDENT:
+        return False
+    ids = estate_ids(viewer)
+    if ids is None:
+        return True
+    if resident.unit is not None and resident.unit.building.estate_id in ids:
+        return True
+    return db.session.scalar(select(Residency.id).join(Residency.unit).join(Unit.building).where(
+        Residency.user_id == resident.id, Building.estate_id.in_(ids)).limit(1)) is not None
 
 
 def household(resident: User) -> list[Residency]:

@@ -11,7 +11,7 @@ from portal.cases.intake import find_residents, register_case, site_of
 from portal.cases.service import desk_categories, estate_choices
 from portal.cases.uploads import UploadError, save_photos, validate_photos
 from portal.desk import bp
-from portal.desk.caller import caller_cases, duplicates, household
+from portal.desk.caller import caller_cases, duplicates, household, resident_in_scope
 from portal.desk.forms import RegisterForm
 from portal.desk.statements import append_statement
 from portal.extensions import db
@@ -99,8 +99,7 @@ def _caller(resident: User) -> dict:
 def caller(resident_id: int):
     """The caller's household, open and earlier cases beside the form (a fragment; 404 outside the clerk's estates)."""
     resident = get_by_id(User, resident_id)
-    if (resident is None or resident.role != Role.RESIDENT
-            or not sees_estate(current_user, resident.unit.building.estate_id if resident.unit else None)):
+    if not resident_in_scope(current_user, resident):
         abort(404)
     return render_template("desk/_caller.html", **_caller(resident))
 

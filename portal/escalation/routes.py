@@ -11,7 +11,7 @@ from portal.access import can_view, role_required, visible_cases_clause
 from portal.cases.lifecycle import can
 from portal.cases.service import action_form, action_label, submit_action
 from portal.escalation import bp
-from portal.escalation.forms import AcknowledgeForm, EscalationFilterForm
+from portal.escalation.forms import AcknowledgeForm, BulkAcknowledgeForm, EscalationFilterForm
 from portal.extensions import db
 from portal.forms import validated
 from portal.htmx import render, targets
@@ -101,7 +101,7 @@ def board_context(failed_alert: int | None = None, failed=None) -> dict:
     values = validated(form)
     page = alert_page(alert_query(values, current_user), values.get("page", 1), current_app.config["BOARD_PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return {"filters": form, "page": page, "list_args": args, "filters_open": bool(args),
+    return {"filters": form, "page": page, "bulk_ack": BulkAcknowledgeForm(formdata=None), "list_args": args, "filters_open": bool(args),
             "instructions": latest_instructions(a.case_id for a in page.items),
             **row_context(failed_alert, failed)}
 
@@ -148,6 +148,34 @@ def acknowledge(alert_id: int):
                                                     who=alert.acknowledged_by.display_name)
         return _answer(alert, True, "acknowledge", form, notice)
     return _answer(alert, False, "acknowledge", form, None)
+
+
+@bp.route("/escalations/acknowledge", methods=["POST"])
+@role_required(Role.MANAGER)
+def acknowledge_bulk():
+    """Acknowledge the selected escalations (each scope-checked); say how many, and which were already seen."""
+    form = BulkAcknowledgeForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+        return redirect(url_for("escalation.escalations", **request.args))
+    done = already = missing = 0
+    for alert_id in list(dict.fromkeys(form.alert_ids.data))[:500]:
+        alert = db.session.get(Alert, alert_id) if 0 < alert_id < 2**31 else None
+        if alert is None or alert.level < 1 or not can_view(current_user, alert.case):
+            missing += 1
+        elif alerts.acknowledge(alert, current_user, form.note.data or ""):
+            done += 1
+        else:
+            already += 1
+    db.session.commit()
+    flash(_("%(n)d escalations acknowledged.", n=done), "success")
+    if already:
+        flash(_("%(n)d were already acknowledged.", n=already), "info")
+    if missing:
+        flash(_("%(n)d were not found.", n=missing), "error")
+    return redirect(url_for("escalation.escalations", **request.args))
 
 
 @bp.route("/escalations/<int:alert_id>/act/<any(take_over, reassign, instruct):action>", methods=["POST"])
