@@ -103,12 +103,14 @@ def test_saved_views_are_private_and_only_the_owner_removes_one(as_, people):
     view = SavedView(user_id=people["clerk"].id, name="私人", query="status=open")
     db.session.add(view)
     db.session.commit()
+    view_id = view.id
     assert "私人" not in as_("manager").get("/board").get_data(as_text=True)
-    assert post(as_("manager"), f"/board/views/{view.id}/delete").status_code == 404
-    assert db.session.get(SavedView, view.id) is not None
-    assert post(as_("clerk"), f"/board/views/{view.id}/delete").status_code == 302
+    assert post(as_("manager"), f"/board/views/{view_id}/delete").status_code == 404
     db.session.expire_all()
-    assert db.session.get(SavedView, view.id) is None
+    assert db.session.get(SavedView, view_id) is not None
+    assert post(as_("clerk"), f"/board/views/{view_id}/delete").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(SavedView, view_id) is None
 
 
 def test_pager_has_page_numbers(as_, people):

@@ -56,3 +56,13 @@ class RegisterForm(FlaskForm):
     def validate_location(self, field):
         if (self.location_type.data == "common" or not self.resident_id.data) and not (field.data or "").strip():
             raise ValidationError(_l("Say where."))
+
+
+class AppendForm(FlaskForm):
+    """The registration form's fields that "add to this case" reads (it posts the same form)."""
+
+    channel = SelectField(_l("Channel"), choices=labels.choices(labels.CHANNEL), validators=[Optional()])
+    description = TextAreaField(_l("What happened"),
+                                validators=[DataRequired(_l("Describe the problem.")), Length(max=4000)])
+    contact_name = StringField(_l("Contact name"), validators=[Optional(), Length(max=50)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=30)])

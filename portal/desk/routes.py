@@ -12,7 +12,7 @@ from portal.cases.service import desk_categories, estate_choices
 from portal.cases.uploads import UploadError, save_photos, validate_photos
 from portal.desk import bp
 from portal.desk.caller import caller_cases, duplicates, household, resident_in_scope
-from portal.desk.forms import RegisterForm
+from portal.desk.forms import AppendForm, RegisterForm
 from portal.desk.statements import append_statement
 from portal.extensions import db
 from portal.forms import get_by_id
@@ -109,14 +109,16 @@ def caller(resident_id: int):
 def append(case_id: int):
     """Add the caller's statement (the registration form as typed) to an open case instead of a duplicate."""
     case = get_case_or_404(case_id)
-    form = RegisterForm()
-    if not form.validate_on_submit() and "csrf_token" in form.errors:
-        abort(400)
-    outcome = append_statement(case, current_user, contact=form.contact_name.data or "",
-                               phone=form.contact_phone.data or "", channel=form.channel.data,
-                               statement=form.description.data or "")
-    if outcome is not None:
-        flash(outcome, "error")
+    form = AppendForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return redirect(url_for("cases.detail", case_id=case.id))
+    problem = append_statement(case, current_user, contact=form.contact_name.data or "",
+                               phone=form.contact_phone.data or "", channel=form.channel.data or "",
+                               statement=form.description.data)
+    if problem is not None:
+        flash(problem, "error")
         return redirect(url_for("cases.detail", case_id=case.id))
     db.session.commit()
     flash(_("The caller's statement was added to case %(number)s.", number=case.number), "success")
