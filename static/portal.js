@@ -23,6 +23,8 @@
   };
   document.addEventListener("htmx:beforeRequest", function (ev) {
     var el = ev.detail.elt;
+    var cause = ev.detail.requestConfig && ev.detail.requestConfig.triggeringEvent;
+    if (cause && cause.type === "cases-changed") return;  // a bulk action changed the rows: always refresh
     if (el && el.hasAttribute("data-poll-when-idle") && !window.portalIdle(el)) ev.preventDefault();
   });
 

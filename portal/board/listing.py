@@ -72,8 +72,11 @@ def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> P
 
 
 def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict | None = None,
-              board: bool = False, row_menu: bool = True, page_context: dict | None = None):
-    """A case list page, or its `#case-table` fragment when htmx asks for it."""
+              board: bool = False, row_menu: bool = True, page_context=None):
+    """A case list page, or its `#case-table` fragment when htmx asks for it.
+
+    `page_context`, a function returning more values for the page template, runs only for the page.
+    """
     source = request.args if request.args or not defaults else MultiDict(defaults)
     size = current_app.config["BOARD_PAGE_SIZE"]
     base = stamp.cache_key(str(get_locale()), endpoint, scope_key(user), size)
@@ -136,4 +139,4 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
         if filters_key:
             stamp.keep(filters_key, filters)
     return respond(render_template(page_template, filters_html=Markup(filters), table_html=table,
-                                   **(page_context or {})))
+                                   **(page_context() if page_context else {})))

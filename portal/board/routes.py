@@ -77,7 +77,7 @@ def board_context(results=None, bulk=None) -> dict:
 def board():
     """The desk's working view (open cases, nearest deadline first), other views, filters, paging, bulk actions."""
     return case_list(current_user, "board.board", "board/board.html", board=True, defaults=WORKING,
-                     page_context=board_context())
+                     page_context=board_context)
 
 
 @bp.route("/board/bulk", methods=["POST"])
@@ -95,7 +95,7 @@ def bulk():
         response.headers["HX-Trigger"] = "cases-changed"
         return response
     return case_list(current_user, "board.board", "board/board.html", board=True, defaults=WORKING,
-                     page_context=board_context(results, form))
+                     page_context=lambda: board_context(results, form))
 
 
 @bp.route("/board/views", methods=["POST"])
