@@ -47,6 +47,15 @@
       .forEach(function (box) { box.checked = all.checked; });
   });
 
+  // Ticking a row opens the bulk form it belongs to.
+  document.addEventListener("change", function (ev) {
+    var box = ev.target;
+    if (!box.matches || !box.matches("input[type=checkbox][form]") || !box.checked) return;
+    var form = document.getElementById(box.getAttribute("form"));
+    var details = form && form.querySelector("details");
+    if (details) details.open = true;
+  });
+
   // Choosing a resident on the registration form fills the contact fields, never over what was typed.
   document.addEventListener("change", function (ev) {
     var choice = ev.target;

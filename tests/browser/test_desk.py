@@ -34,6 +34,7 @@ def test_clerk_works_the_board_views_and_classifies_two_cases_at_once(page: Page
     for number in numbers:
         page.get_by_test_id(f"select-{number}").check()
     bulk = page.locator("#bulk")
+    expect(bulk.locator("select[name=action]")).to_be_visible()  # ticking a row opened the bulk form
     bulk.locator("select[name=action]").select_option("classify")
     bulk.locator("select[name=category_id]").select_option(index=1)
     bulk.locator("select[name=severity]").select_option("minor")
