@@ -33,7 +33,8 @@ ADMIN_MENU = [("admin.estates", _l("Estates, buildings and units")), ("admin.res
               ("admin.staff", _l("Staff accounts")), ("admin.departments", _l("Departments")),
               ("admin.categories", _l("Categories")), ("admin.phrases", _l("Phrases")),
               ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
-              ("admin.settings_page", _l("Settings")), ("admin.audit_log", _l("Audit log")),
+              ("admin.settings_page", _l("Settings")), ("integrations.keys", _l("Integrations")),
+              ("admin.audit_log", _l("Audit log")),
               ("register.upload", _l("Import the register"))]
 # Managers' "Reports and data" menu: everything else a manager has, so nothing is reachable only by URL.
 DATA_MENU = [("reports.monthly", _l("Monthly report")), ("reports.disclosure_page", _l("Disclosure")),

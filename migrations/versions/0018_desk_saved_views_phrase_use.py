@@ -1,7 +1,7 @@
 """desk: saved board views per user, standard phrases by use (issue 15)
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0021
 Create Date: 2026-11-30 19:20:00
 
 """
@@ -13,7 +13,7 @@ import portal.extensions
 
 # revision identifiers, used by Alembic.
 revision = '0018'
-down_revision = '0012'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal import unitref
+from portal import textquery, unitref
 from portal.cases.lifecycle import perform
 from portal.extensions import db
 from portal.models import Case, CaseSequence, Channel, Kind, LocationType, Role, User
@@ -78,13 +78,13 @@ def find_residents(query: str, viewer: User, limit: int = 10) -> list[User]:
     """Residents of the viewer's estates matching a name, phone or unit such as `3栋-1201` or `1201`."""
     from portal.scopes import in_estates
     from portal.models import Building, Unit
-    q = query.strip()
-    if not q:
+    if not textquery.clean(query):
         return []
-    like = f"%{q}%"
-    matches = (User.display_name.ilike(like) | User.phone.ilike(like) | User.username.ilike(like)
-               | Unit.number.ilike(like) | (Building.name + "-" + Unit.number).ilike(like))
-    ref = unitref.parse(q)  # "5栋0802", "5-0802", "5栋 802", "5号楼802"
+    like, esc = textquery.contains(query), textquery.ESCAPE
+    matches = (User.display_name.ilike(like, escape=esc) | User.phone.ilike(like, escape=esc)
+               | User.username.ilike(like, escape=esc) | Unit.number.ilike(like, escape=esc)
+               | (Building.name + "-" + Unit.number).ilike(like, escape=esc))
+    ref = unitref.parse(query)  # "5栋0802", "5-0802", "5栋 802", "5号楼802"
     if ref is not None:
         matches = matches | (Building.name.in_(unitref.building_names(ref)) & Unit.number.in_(unitref.unit_numbers(ref)))
     stmt = (

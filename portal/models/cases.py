@@ -92,6 +92,8 @@ class Case(db.Model):
         Index("ix_case_month_figures", "received_at", "kind", "channel", "severity", "category_id",
               "department_id", "unit_id", "status", "estate_id", "reopen_count", "resolved_by_id",
               "resolve_work_seconds"),
+        # The API's "changed since a cursor" walks (updated_at, id) in order.
+        Index("ix_case_updated_id", "updated_at", "id"),
         Index("ix_case_repeat_repairs", "kind", "received_at", "unit_id", "location_type", "location",
               "category_id"),
     )
@@ -219,3 +221,14 @@ class Attachment(db.Model):
     stored_name: Mapped[str] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     case: Mapped[Case] = relationship()
+
+
+class CaseTerm(db.Model):
+    """One two-character piece of a case's searchable text: the app's index for free-text search
+    (portal.search keeps it)."""
+
+    __tablename__ = "case_term"
+    __table_args__ = (Index("ix_case_term_case", "case_id"),)
+
+    term: Mapped[str] = mapped_column(String(2), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
