@@ -5,6 +5,7 @@ docs/organisation.md. ``estate_id`` None (a case whose estate is not known) narr
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from portal.extensions import db
@@ -72,11 +73,20 @@ def default_department(category: Category | None, estate_id: int | None) -> Depa
     return category.default_department if serves(category.default_department, estate_id) else None
 
 
-def phrases_for(estate_id: int | None) -> list[Phrase]:
-    """The estate's own active phrases when it has any, else the company's."""
+# What a standard phrase is for; the action that offers it (portal.cases.routes) maps to one of these.
+PHRASE_USES = {"first_reply": _l("First reply"), "plan": _l("Plan"), "completion": _l("Completion"),
+               "callback": _l("Callback")}
+PHRASE_USE_OF_ACTION = {"acknowledge": "first_reply", "plan": "plan", "complete": "completion",
+                        "callback": "callback"}
+
+
+def phrases_for(estate_id: int | None, use: str | None = None) -> list[Phrase]:
+    """The estate's own active phrases when it has any, else the company's; given a use, those for it or any."""
     def active(where):
-        return list(db.session.scalars(select(Phrase).where(Phrase.active.is_(True), where)
-                                       .order_by(Phrase.position, Phrase.id)))
+        stmt = select(Phrase).where(Phrase.active.is_(True), where)
+        if use is not None:
+            stmt = stmt.where(Phrase.use.in_(("", use)))
+        return list(db.session.scalars(stmt.order_by(Phrase.position, Phrase.id)))
     own = active(Phrase.estate_id == estate_id) if estate_id is not None else []
     return own or active(Phrase.estate_id.is_(None))
 
@@ -84,3 +94,10 @@ def phrases_for(estate_id: int | None) -> list[Phrase]:
 def service_level(estate_id: int | None, kind, severity, clock: str) -> policy.Level:
     """The estate's rule, else the company's, else the built-in default (owned by portal.sla.policy)."""
     return policy.level(kind, severity, clock, estate_id)
+
+
+def fill_phrase(text: str, values: dict) -> str:
+    """The phrase with its placeholders ({case}, {department}, {promised}, {clerk}) filled; unknown ones kept."""
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value or "")
+    return text

@@ -35,7 +35,16 @@ ADMIN_MENU = [("admin.estates", _l("Estates, buildings and units")), ("admin.res
               ("admin.categories", _l("Categories")), ("admin.phrases", _l("Phrases")),
               ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
               ("admin.settings_page", _l("Settings")), ("integrations.keys", _l("Integrations")),
-              ("admin.audit_log", _l("Audit log")), ("admin.phone_reveals", _l("Number reveals"))]
+              ("admin.audit_log", _l("Audit log")), ("admin.phone_reveals", _l("Number reveals")),
+              ("register.upload", _l("Import the register"))]
+# Managers' "Reports and data" menu: everything else a manager has, so nothing is reachable only by URL.
+DATA_MENU = [("reports.monthly", _l("Monthly report")), ("reports.disclosure_page", _l("Disclosure")),
+             ("callbacks.plans_page", _l("Callback plans")), ("callbacks.works_page", _l("Maintenance works")),
+             ("notify.outbox", _l("Outbox")), ("reports.board_csv", _l("Export the board (CSV)")),
+             ("notify.inbox", _l("Notifications"))]
+# The drop-down menus of the top bar per role: (title, test id, items).
+MENUS = {Role.MANAGER: [(_l("Reports and data"), "data-menu", DATA_MENU),
+                        (_l("Administration"), "admin-menu", ADMIN_MENU)]}
 
 
 class TimeLeft:
@@ -136,10 +145,11 @@ def init_templating(app: Flask) -> None:
     @app.context_processor
     def inject():
         nav = NAV.get(current_user.role, []) if current_user.is_authenticated else []
-        menu = ADMIN_MENU if current_user.is_authenticated and current_user.role == Role.MANAGER else []
+        menus = MENUS.get(current_user.role, []) if current_user.is_authenticated else []
         return {
             "nav": [(url_for(endpoint), text, endpoint) for endpoint, text in nav],
-            "admin_menu": [(url_for(endpoint), text, endpoint) for endpoint, text in menu],
+            "menus": [(title, test_id, [(url_for(endpoint), text, endpoint) for endpoint, text in items])
+                      for title, test_id, items in menus],
             "locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             "htmx_cdn": HTMX_CDN if app.config.get("HTMX_CDN") else None,

@@ -1,16 +1,30 @@
 // Small progressive enhancements; every form works without this file.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+
+  // The top bar's menu folds behind a button on a phone (CSS decides when the button shows).
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest(".nav-toggle");
+    if (!button) return;
+    var nav = document.getElementById(button.getAttribute("aria-controls"));
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (nav) nav.classList.toggle("open", open);
+  });
 
   // Polling must not wipe out a row someone is working in. (A listener, not an hx-trigger
   // filter: filters are evaluated as code, which the Content-Security-Policy forbids.)
   window.portalIdle = function (el) {
     if (!el) return false;
     if (el.contains(document.activeElement) && document.activeElement !== document.body) return false;
-    return !el.querySelector("details[open] form");
+    // Nor the cases ticked for a bulk action.
+    return !el.querySelector("details[open] form") && !el.querySelector("input[form=bulk]:checked, input[form=bulk-ack]:checked");
   };
   document.addEventListener("htmx:beforeRequest", function (ev) {
     var el = ev.detail.elt;
+    var cause = ev.detail.requestConfig && ev.detail.requestConfig.triggeringEvent;
+    if (cause && cause.type === "cases-changed") return;  // a bulk action changed the rows: always refresh
     if (el && el.hasAttribute("data-poll-when-idle") && !window.portalIdle(el)) ev.preventDefault();
   });
 
@@ -23,6 +37,36 @@
   });
   document.addEventListener("change", function (ev) {
     if (ev.target.matches("[data-autosubmit]") && ev.target.form) ev.target.form.requestSubmit();
+  });
+
+  // "Select all on this page" for a bulk form: ticks the rows' boxes that belong to that form.
+  document.addEventListener("change", function (ev) {
+    var all = ev.target.closest && ev.target.closest("[data-check-all]");
+    if (!all) return;
+    document.querySelectorAll("input[type=checkbox][form='" + all.getAttribute("data-check-all") + "']")
+      .forEach(function (box) { box.checked = all.checked; });
+  });
+
+  // Ticking a row opens the bulk form it belongs to.
+  document.addEventListener("change", function (ev) {
+    var box = ev.target;
+    if (!box.matches || !box.matches("input[type=checkbox][form]") || !box.checked) return;
+    var form = document.getElementById(box.getAttribute("form"));
+    var details = form && form.querySelector("details");
+    if (details) details.open = true;
+  });
+
+  // Choosing a resident on the registration form fills the contact fields, never over what was typed.
+  document.addEventListener("change", function (ev) {
+    var choice = ev.target;
+    if (!choice.matches || !choice.matches("input[data-fill-contact_name]") || !choice.form) return;
+    ["contact_name", "contact_phone"].forEach(function (name) {
+      var box = choice.form.elements[name];
+      var value = choice.getAttribute("data-fill-" + name) || "";
+      if (!box || (box.value && box.value !== box.dataset.filled)) return;
+      box.value = value;
+      box.dataset.filled = value;
+    });
   });
 
   // Standard phrases: click a chip to insert its text into the reply.

@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.callbacks.links import make_token
 from portal.models import (
     Alert, Attachment, CallbackKind, CallbackPlan, CallbackTask, CaseEvent, ImprovementAction, Notification, Phrase,
-    Relation, ReportRun, Role, RunStatus, UnitClaim,
+    Relation, ReportRun, Role, RunStatus, SavedView, UnitClaim,
 )
 from portal.timeutil import utcnow
 from tests import factories
@@ -119,7 +119,10 @@ def dataset(app, people, elsewhere):
     db.session.commit()
     with app.test_request_context():
         token = make_token(task)
-    return {"case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert,
+    view = SavedView(user_id=people["clerk"].id, name="access", query="status=open")  # the clerk's own
+    db.session.add(view)
+    db.session.commit()
+    return {"view": view, "case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert,
             "task": task, "plan": plan, "token": token, "run": run, "improvement": improvement,
             "claim": claim, "admin": _administered(people), "integrations": _integrations(people, case)}
 
@@ -178,6 +181,7 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "run_id": data["run"].id,
         "action_id": data["improvement"].id,
         "claim_id": data["claim"].id,
+        "view_id": data["view"].id,
         "number": data["case"].number,
         **data["integrations"],
         **data["admin"],
@@ -298,6 +302,8 @@ def test_access_matrix(app, client, people, elsewhere, dataset, rule, endpoint, 
         assert status == 404, "an estate manager changed a company default"
     elif endpoint == "notify.open_notification" and asker != "owner":
         assert status == 404  # someone else's notification
+    elif endpoint == "board.delete_board_view" and asker != "clerk":
+        assert status == 404  # someone else's saved view
     elif method == "GET":
         assert status in (200, 302)
     else:

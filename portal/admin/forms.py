@@ -6,12 +6,17 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SearchField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from portal.labels import opts
+from portal.org import PHRASE_USES
+
 
 class PhraseForm(FlaskForm):
     text = StringField(_l("Phrase"), validators=[DataRequired(_l("Write the phrase.")), Length(max=200)])
     position = IntegerField(_l("Order"), default=0, validators=[
         Optional(), NumberRange(min=0, max=9999, message=_l("Enter a number from %(min)s to %(max)s."))])
     active = BooleanField(_l("In use"), default=True)
+    use = SelectField(_l("Used for"), choices=opts([("", _l("Any reply"))] + [(k, v) for k, v in PHRASE_USES.items()]),
+                      default="", validators=[Optional(strip_whitespace=False)])
 
 
 # --- estates, buildings, units, departments, categories --------------------------------------------

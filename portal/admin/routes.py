@@ -14,7 +14,7 @@ from portal.admin.forms import PhraseForm
 from portal.extensions import db
 from portal.models import Phrase, Role
 
-PHRASE_FIELDS = ("text", "position", "active")
+PHRASE_FIELDS = ("text", "position", "active", "use")
 
 
 def _phrases(estate_id: int | None):
@@ -36,7 +36,7 @@ def phrases():
     form = PhraseForm(prefix="new")
     if form.validate_on_submit():
         phrase = Phrase(text=form.text.data.strip(), position=form.position.data or 0, active=True,
-                        estate_id=estate_id)
+                        estate_id=estate_id, use=form.use.data or "")
         db.session.add(phrase)
         db.session.flush()
         log_create(current_user, "phrase", phrase, PHRASE_FIELDS, estate_id=phrase.estate_id,
@@ -61,6 +61,7 @@ def edit_phrase(phrase_id: int):
         before = audit.snapshot(phrase, PHRASE_FIELDS)
         form.populate_obj(phrase)
         phrase.position = phrase.position or 0
+        phrase.use = phrase.use or ""
         log_change(current_user, "phrase", phrase, PHRASE_FIELDS, before, estate_id=phrase.estate_id,
                    summary=phrase.text[:60])
         db.session.commit()

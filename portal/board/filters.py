@@ -27,7 +27,9 @@ class FilterForm(FlaskForm):
         csrf = False  # GET filters change nothing
 
     q = SearchField(_l("Search"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=_blank(labels.opts([("open", _l("All open"))]) + labels.choices(labels.STATUS)),
+    status = SelectField(_l("Status"), choices=_blank(labels.opts([("open", _l("All open")),
+                                                                   ("to_dispatch", _l("Not yet dispatched"))])
+                                                      + labels.choices(labels.STATUS)),
                          validators=[Optional()])
     kind = SelectField(_l("Kind"), choices=_blank(labels.choices(labels.KIND)), validators=[Optional()])
     severity = SelectField(_l("Severity"), choices=_blank(labels.choices(labels.SEVERITY)), validators=[Optional()])
@@ -36,6 +38,8 @@ class FilterForm(FlaskForm):
     department = SelectField(_l("Department"), validators=[Optional()])
     site = SelectField(_l("Site"), validators=[Optional()])
     overdue = BooleanField(_l("Overdue only"))
+    due = SelectField(_l("Due"), choices=_blank(labels.opts([("today", _l("Due today"))])), validators=[Optional()])
+    mine = BooleanField(_l("Registered by me"))
     date_from = DateField(_l("Received from"), validators=[Optional()])
     date_to = DateField(_l("Received to"), validators=[Optional()])
     sort = SelectField(_l("Sort"), choices=labels.opts(SORT_LABELS.items()), default="newest", validators=[Optional()])

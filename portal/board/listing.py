@@ -72,12 +72,17 @@ def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> P
 
 
 def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict | None = None,
-              board: bool = False, row_menu: bool = True):
-    """A case list page, or its `#case-table` fragment when htmx asks for it."""
+              board: bool = False, row_menu: bool = True, page_context=None):
+    """A case list page, or its `#case-table` fragment when htmx asks for it.
+
+    `page_context`, a function returning more values for the page template, runs only for the page.
+    """
     source = request.args if request.args or not defaults else MultiDict(defaults)
     size = current_app.config["BOARD_PAGE_SIZE"]
     base = stamp.cache_key(str(get_locale()), endpoint, scope_key(user), size)
     query_key = tuple(sorted(source.items(multi=True)))
+    if source.get("mine"):  # "registered by me" differs between users of the same scope
+        query_key += (("\x00user", str(user.id)),)
     store = stamp.cache()
 
     form = values = None
@@ -105,9 +110,11 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
             if values_key:
                 stamp.keep(values_key, values)
         narrowing = {k: v for k, v in values.items() if k not in ("sort", "page")}
+        if narrowing.get("mine"):
+            narrowing["mine"] = user.id
         count_key = base and ("count", stamp.minute(),
                               tuple(sorted((k, str(v)) for k, v in narrowing.items()))) + base
-        page = rows_page(filtered(visible_cases_clause(user), values), values.get("sort", "newest"),
+        page = rows_page(filtered(visible_cases_clause(user), values, user.id), values.get("sort", "newest"),
                          values.get("page", 1), size, user.role, count_key)
         table = render_template(
             "board/_table.html", page=page, list_endpoint=endpoint,
@@ -131,4 +138,5 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
                                   show_department=user.role != Role.DEPARTMENT)
         if filters_key:
             stamp.keep(filters_key, filters)
-    return respond(render_template(page_template, filters_html=Markup(filters), table_html=table))
+    return respond(render_template(page_template, filters_html=Markup(filters), table_html=table,
+                                   **(page_context() if page_context else {})))

@@ -5,11 +5,14 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select, union
 
-from portal import search, textquery
+from portal import search, textquery, unitref
 from portal.sla.deadlines import overdue_clause
-from portal.models import Building, Case, Severity, Unit, User
+from portal.models import Building, Case, Severity, Status, Unit, User
 from portal.models.cases import OPEN_STATUSES
 from portal.timeutil import local_zone, utcnow
+
+# "To dispatch": the states the dispatch action starts from (portal.cases.actions).
+TO_DISPATCH = (Status.REGISTERED, Status.ACKNOWLEDGED)
 
 SORTS = {
     "newest": (Case.received_at.desc(), Case.id.desc()),
@@ -25,11 +28,13 @@ def _day_start(day) -> datetime:
     return datetime.combine(day, time.min, tzinfo=local_zone())
 
 
-def filtered(base_clause, f: dict):
-    """A SELECT of cases matching the filter values (already validated)."""
+def filtered(base_clause, f: dict, user_id: int | None = None, now: datetime | None = None):
+    """A SELECT of cases matching the filter values (already validated); `mine` needs the viewer's id."""
     stmt = select(Case).where(base_clause)
     if f.get("status") == "open":
         stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
+    elif f.get("status") == "to_dispatch":
+        stmt = stmt.where(Case.status.in_(TO_DISPATCH))
     elif f.get("status"):
         stmt = stmt.where(Case.status == f["status"])
     for key, column in (("kind", Case.kind), ("channel", Case.channel),
@@ -41,6 +46,12 @@ def filtered(base_clause, f: dict):
         stmt = stmt.where(Case.severity == Severity(f["severity"]))
     if f.get("overdue"):
         stmt = stmt.where(overdue_clause(utcnow()))
+    if f.get("due") == "today":
+        today = (now or utcnow()).astimezone(local_zone()).date()
+        stmt = stmt.where(Case.status.in_(OPEN_STATUSES), Case.due_at >= _day_start(today),
+                          Case.due_at < _day_start(today + timedelta(days=1)))
+    if f.get("mine"):
+        stmt = stmt.where(Case.registered_by_id == user_id)
     if f.get("date_from"):
         stmt = stmt.where(Case.received_at >= _day_start(f["date_from"]))
     if f.get("date_to"):
@@ -50,9 +61,13 @@ def filtered(base_clause, f: dict):
         like = textquery.contains(q)
         resident_ids = select(User.id).where(User.display_name.ilike(like, escape=textquery.ESCAPE)
                                              | User.phone.ilike(like, escape=textquery.ESCAPE))
-        unit_ids = (select(Unit.id).join(Building)
-                    .where(Unit.number.ilike(like, escape=textquery.ESCAPE)
-                           | (Building.name + "-" + Unit.number).ilike(like, escape=textquery.ESCAPE)))
+        unit_match = (Unit.number.ilike(like, escape=textquery.ESCAPE)
+                      | (Building.name + "-" + Unit.number).ilike(like, escape=textquery.ESCAPE))
+        ref = unitref.parse(q)  # "5栋0802", "5-0802", "5号楼802"
+        if ref is not None:
+            unit_match = unit_match | (Building.name.in_(unitref.building_names(ref))
+                                       & Unit.number.in_(unitref.unit_numbers(ref)))
+        unit_ids = select(Unit.id).join(Building).where(unit_match)
         # One set of ids (the bigram index's hits, the resident's and the unit's cases), then the
         # cases by primary key: no OR across the whole case table.
         matching = union(search.case_text_ids(q),

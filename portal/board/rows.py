@@ -23,7 +23,7 @@ from portal.timeutil import fmt_dt
 from portal.timeutil import utcnow
 
 # What a row's "act" menu offers, by role and state (portal.board.routes.row_forms builds the forms).
-ROW_ACTIONS = ("classify", "dispatch", "accept", "close")
+ROW_ACTIONS = ("acknowledge", "classify", "dispatch", "accept", "close")
 
 
 def actionable_statuses(role: Role) -> frozenset:

@@ -52,7 +52,7 @@ class CommentForm(RequiredNoteForm):
 
 class ClassifyForm(VersionedForm):
     category_id = SelectField(_l("Category"), coerce=int, validators=[InputRequired(_l("Choose a category."))])
-    severity = SelectField(_l("Severity"), choices=labels.choices(labels.SEVERITY),
+    severity = SelectField(_l("Severity"), choices=labels.opts([("", _l("— choose —"))]) + labels.choices(labels.SEVERITY),
                            validators=[DataRequired(_l("Choose a severity."))])
     urgent = BooleanField(_l("Urgent repair"))
     group_complaint = BooleanField(_l("Group complaint"))

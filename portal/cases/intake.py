@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal import textquery
+from portal import textquery, unitref
 from portal.cases.lifecycle import perform
 from portal.extensions import db
 from portal.models import Case, CaseSequence, Channel, Kind, LocationType, Role, User
@@ -81,14 +81,16 @@ def find_residents(query: str, viewer: User, limit: int = 10) -> list[User]:
     if not textquery.clean(query):
         return []
     like, esc = textquery.contains(query), textquery.ESCAPE
+    matches = (User.display_name.ilike(like, escape=esc) | User.phone.ilike(like, escape=esc)
+               | User.username.ilike(like, escape=esc) | Unit.number.ilike(like, escape=esc)
+               | (Building.name + "-" + Unit.number).ilike(like, escape=esc))
+    ref = unitref.parse(query)  # "5栋0802", "5-0802", "5栋 802", "5号楼802"
+    if ref is not None:
+        matches = matches | (Building.name.in_(unitref.building_names(ref)) & Unit.number.in_(unitref.unit_numbers(ref)))
     stmt = (
         select(User).outerjoin(Unit, User.unit_id == Unit.id).outerjoin(Building)
         .where(User.role == Role.RESIDENT, User.active.is_(True), in_estates(viewer, Building.estate_id))
-        .where(
-            User.display_name.ilike(like, escape=esc) | User.phone.ilike(like, escape=esc)
-            | User.username.ilike(like, escape=esc) | Unit.number.ilike(like, escape=esc)
-            | (Building.name + "-" + Unit.number).ilike(like, escape=esc)
-        )
+        .where(matches)
         .order_by(User.display_name).limit(limit)
     )
     return list(db.session.scalars(stmt))

@@ -3,15 +3,17 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import org, privacy
+from portal import privacy
 from portal.access import ALL_ROLES, get_attachment_or_404, get_case_or_404, may_act, role_required
 from portal.board.listing import case_list
 from portal.cases import bp
 from portal.cases.forms import ACTION_FORMS
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import ACTIONS, allowed_actions
-from portal.cases.service import action_form, new_case_form, submit_action
+from portal.cases.service import action_form, action_phrases, new_case_form, submit_action
+from portal.cases.slip import slip_context
 from portal.cases.uploads import check_photos, commit_with_photos, serve, too_large_message
+from portal.extensions import db
 from portal.htmx import render, targets
 from portal.models import Case, CaseEvent, Channel, Role
 from portal.timeutil import utcnow
@@ -82,9 +84,7 @@ def _case_context(case, submitted=None):
     forms = {a.name: (submitted if submitted is not None and submitted.meta_name == a.name
                       else action_form(a.name, case)) for a in actions}
     events = [e for e in case.events if e.public or current_user.role != Role.RESIDENT]
-    phrases = []
-    if any(a.name == "acknowledge" for a in actions):
-        phrases = org.phrases_for(case.estate_id)
+    phrases = action_phrases(case, current_user, [a.name for a in actions])
     return {"case": case, "actions": actions, "forms": forms, "events": events, "phrases": phrases,
             "open_action": submitted.meta_name if submitted is not None else None}
 
@@ -145,4 +145,4 @@ def slip(case_id: int):
     """The numbered work contact slip 工作联系单, three copies on one printout."""
     case = get_case_or_404(case_id)
     copies = [_("Property company copy"), _("Engineering copy"), _("Customer-service centre copy")]
-    return render_template("cases/slip.html", case=case, copies=copies)
+    return render_template("cases/slip.html", case=case, copies=copies, **slip_context(case))

@@ -65,7 +65,7 @@ def action_form(name: str, case: Case, submitted: bool = False):
         form.category_id.choices = opts([(0, _("— choose —"))] + estate_options("categories", case.estate_id))
         if formdata is None:
             form.category_id.data = case.category_id or 0
-            form.severity.data = case.severity.value if case.severity else "minor"
+            form.severity.data = case.severity.value if case.severity else ""  # never guessed for the clerk
             form.urgent.data = case.urgent
             form.group_complaint.data = case.group_complaint
             form.agitated.data = case.agitated
@@ -166,3 +166,25 @@ def submit_action(case: Case, user: User, name: str, form) -> Outcome:
 
 def action_label(name: str) -> str:
     return str(ACTIONS[name].label)
+
+
+# The text field of an action's form that a standard phrase is written into.
+PHRASE_FIELD = {"acknowledge": "note", "plan": "plan", "complete": "note"}
+
+
+def phrase_values(case: Case, user: User) -> dict:
+    """What a phrase's placeholders stand for, for this case and the user writing."""
+    from portal.timeutil import fmt_dt
+    return {"case": case.number, "department": case.department.name if case.department else "",
+            "promised": fmt_dt(case.promised_at, "%Y-%m-%d %H:%M") if case.promised_at else "",
+            "clerk": user.display_name or ""}
+
+
+def action_phrases(case: Case, user: User, names) -> dict[str, list[str]]:
+    """For each offered action that takes a phrase: the estate's phrases for its use, placeholders filled."""
+    wanted = [n for n in names if n in PHRASE_FIELD]
+    if not wanted:
+        return {}
+    values = phrase_values(case, user)
+    return {n: [org.fill_phrase(p.text, values) for p in org.phrases_for(case.estate_id, org.PHRASE_USE_OF_ACTION[n])]
+            for n in wanted}

@@ -38,6 +38,8 @@ class RegisterForm(FlaskForm):
     contact_name = StringField(_l("Contact name"), validators=[Length(max=50)])
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=30)])
     photos = MultipleFileField(_l("Photos (up to 5)"))
+    # Set by the "register as a new case anyway" button once the clerk has seen the open cases it may duplicate.
+    new_anyway = BooleanField(_l("Register as a new case anyway"))
 
     def validate_category_id(self, field):
         if not field.data:
@@ -54,3 +56,13 @@ class RegisterForm(FlaskForm):
     def validate_location(self, field):
         if (self.location_type.data == "common" or not self.resident_id.data) and not (field.data or "").strip():
             raise ValidationError(_l("Say where."))
+
+
+class AppendForm(FlaskForm):
+    """The registration form's fields that "add to this case" reads (it posts the same form)."""
+
+    channel = SelectField(_l("Channel"), choices=labels.choices(labels.CHANNEL), validators=[Optional()])
+    description = TextAreaField(_l("What happened"),
+                                validators=[DataRequired(_l("Describe the problem.")), Length(max=4000)])
+    contact_name = StringField(_l("Contact name"), validators=[Optional(), Length(max=50)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=30)])

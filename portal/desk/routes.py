@@ -1,17 +1,20 @@
 """Registering a case on a resident's behalf, from any channel."""
 from datetime import timezone
 
-from flask import redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import org
-from portal.access import STAFF, estate_ids, role_required, sees_estate
+from portal.access import STAFF, estate_ids, get_case_or_404, role_required, sees_estate
 from portal.cases.intake import find_residents, register_case, site_of
 from portal.cases.service import desk_categories, estate_choices
 from portal.cases.uploads import Photos, check_photos, commit_with_photos, too_large_message
 from portal.desk import bp
-from portal.desk.forms import RegisterForm
+from portal.desk.caller import caller_cases, duplicates, household, resident_in_scope
+from portal.desk.forms import AppendForm, RegisterForm
+from portal.desk.statements import append_statement
+from portal.extensions import db
 from portal.forms import get_by_id
 from portal.labels import opts
 from portal.models import Role, User
@@ -53,8 +56,14 @@ def register():
     estate = site or site_of(resident.unit_id if resident is not None else None)
     if valid and not form.resident_id.errors and not org.offers(form.category_id.data, estate):
         form.category_id.errors = list(form.category_id.errors) + [_("Choose a category.")]
-    if (valid and not form.resident_id.errors and not form.estate_id.errors and not form.category_id.errors
-            and not photos.errors):
+    ready = (valid and not form.resident_id.errors and not form.estate_id.errors and not form.category_id.errors
+             and not photos.errors)
+    similar = []
+    if ready and not form.new_anyway.data:
+        similar = duplicates(current_user, category_id=form.category_id.data, location_type=form.location_type.data,
+                             unit_id=resident.unit_id if resident is not None else None, estate_id=estate,
+                             location=form.location.data or "")
+    if ready and not similar:
         received = form.received_at.data
         case = register_case(
             actor=current_user, resident=resident, kind=form.kind.data, channel=form.channel.data,
@@ -71,8 +80,9 @@ def register():
         if not photos.errors:
             return redirect(url_for("cases.receipt", case_id=case.id))
     form.photos.errors = list(form.photos.errors) + photos.errors
-    return render_template("desk/register.html", form=form, resident=resident,
-                           resident_q=request.form.get("resident_q", ""))
+    return render_template("desk/register.html", form=form, resident=resident, similar=similar,
+                           resident_q=request.form.get("resident_q", ""),
+                           **(_caller(resident) if resident is not None else {}))
 
 
 @bp.errorhandler(413)
@@ -84,7 +94,44 @@ def too_large(error):
     form.category_id.choices = opts([(0, _("— choose —"))] + desk_categories(current_user))
     form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
     form.photos.errors = [too_large_message()]
-    return render_template("desk/register.html", form=form, resident=None, resident_q=""), 413
+    return render_template("desk/register.html", form=form, resident=None, resident_q="", similar=[]), 413
+
+
+def _caller(resident: User) -> dict:
+    """The caller panel's context: household, open and earlier cases (scoped to the clerk)."""
+    open_cases, earlier = caller_cases(resident, current_user)
+    return {"caller_user": resident, "household": household(resident), "open_cases": open_cases, "earlier": earlier}
+
+
+@bp.route("/desk/caller/<int:resident_id>")
+@role_required(*STAFF)
+def caller(resident_id: int):
+    """The caller's household, open and earlier cases beside the form (a fragment; 404 outside the clerk's estates)."""
+    resident = get_by_id(User, resident_id)
+    if not resident_in_scope(current_user, resident):
+        abort(404)
+    return render_template("desk/_caller.html", **_caller(resident))
+
+
+@bp.route("/desk/append/<int:case_id>", methods=["POST"])
+@role_required(*STAFF)
+def append(case_id: int):
+    """Add the caller's statement (the registration form as typed) to an open case instead of a duplicate."""
+    case = get_case_or_404(case_id)
+    form = AppendForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return redirect(url_for("cases.detail", case_id=case.id))
+    problem = append_statement(case, current_user, contact=form.contact_name.data or "",
+                               phone=form.contact_phone.data or "", channel=form.channel.data or "",
+                               statement=form.description.data)
+    if problem is not None:
+        flash(problem, "error")
+        return redirect(url_for("cases.detail", case_id=case.id))
+    db.session.commit()
+    flash(_("The caller's statement was added to case %(number)s.", number=case.number), "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
 
 
 @bp.route("/desk/residents")

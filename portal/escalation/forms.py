@@ -1,8 +1,8 @@
 """The escalation board's filter form and the acknowledgement form."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal import labels
 from portal.sla.alerts import LEVELS, RULES
@@ -29,4 +29,12 @@ class EscalationFilterForm(FlaskForm):
 
 
 class AcknowledgeForm(FlaskForm):
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class BulkAcknowledgeForm(FlaskForm):
+    """Acknowledge several escalations at once, with one optional note for all."""
+
+    alert_ids = SelectMultipleField(_l("Selected escalations"), coerce=int, validate_choice=False,
+                                    validators=[DataRequired(_l("Select at least one escalation."))])
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])

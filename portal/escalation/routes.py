@@ -11,7 +11,7 @@ from portal.access import can_view, role_required, visible_cases_clause
 from portal.cases.lifecycle import can
 from portal.cases.service import action_form, action_label, submit_action
 from portal.escalation import bp
-from portal.escalation.forms import AcknowledgeForm, EscalationFilterForm
+from portal.escalation.forms import AcknowledgeForm, BulkAcknowledgeForm, EscalationFilterForm
 from portal.extensions import db
 from portal.forms import validated
 from portal.htmx import render, targets
@@ -19,6 +19,7 @@ from portal.models import Alert, Case, CaseEvent, Role
 from portal.models.cases import OPEN_STATUSES
 from portal.pagination import Page, paginate
 from portal.sla import alerts
+from portal.templating import TimeLeft
 from portal.timeutil import as_utc, utcnow
 
 CASE_ACTIONS = ("take_over", "reassign", "instruct")
@@ -62,12 +63,14 @@ def latest_instructions(case_ids) -> dict[int, CaseEvent]:
     return latest
 
 
-def age(alert: Alert) -> str:
-    """Time since the alert fired, in the units the board uses."""
-    minutes = max(0, int((utcnow() - as_utc(alert.created_at)).total_seconds())) // 60
-    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    return (_("%(d)dd %(h)dh", d=days, h=hours) if days else
-            _("%(h)dh %(m)dm", h=hours, m=mins) if hours else _("%(m)dm", m=mins))
+def overdue_for(alert: Alert, now=None) -> str:
+    """How long the missed deadline behind the escalation is overdue ("overdue 2d 4h"), not the row's age.
+
+    The escalation's own deadline (due_at) is the one the rule watched; an old row without one
+    falls back to the case's current deadline.
+    """
+    due = alert.due_at or alert.case.due_at
+    return TimeLeft()(as_utc(due), now or utcnow()) if due else "—"
 
 
 def row_forms(alert: Alert, failed: tuple[str, object] | None = None) -> dict:
@@ -86,7 +89,7 @@ def row_forms(alert: Alert, failed: tuple[str, object] | None = None) -> dict:
 
 
 def row_context(failed_alert: int | None = None, failed=None) -> dict:
-    return {"age": age, "rule_label": alerts.rule_label, "levels": alerts.LEVELS,
+    return {"overdue_for": overdue_for, "rule_label": alerts.rule_label, "levels": alerts.LEVELS,
             "row_forms": lambda a: row_forms(a, failed if a.id == failed_alert else None),
             "open_row": failed_alert}
 
@@ -98,7 +101,7 @@ def board_context(failed_alert: int | None = None, failed=None) -> dict:
     values = validated(form)
     page = alert_page(alert_query(values, current_user), values.get("page", 1), current_app.config["BOARD_PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return {"filters": form, "page": page, "list_args": args, "filters_open": bool(args),
+    return {"filters": form, "page": page, "bulk_ack": BulkAcknowledgeForm(formdata=None), "list_args": args, "filters_open": bool(args),
             "instructions": latest_instructions(a.case_id for a in page.items),
             **row_context(failed_alert, failed)}
 
@@ -145,6 +148,34 @@ def acknowledge(alert_id: int):
                                                     who=alert.acknowledged_by.display_name)
         return _answer(alert, True, "acknowledge", form, notice)
     return _answer(alert, False, "acknowledge", form, None)
+
+
+@bp.route("/escalations/acknowledge", methods=["POST"])
+@role_required(Role.MANAGER)
+def acknowledge_bulk():
+    """Acknowledge the selected escalations (each scope-checked); say how many, and which were already seen."""
+    form = BulkAcknowledgeForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+        return redirect(url_for("escalation.escalations", **request.args))
+    done = already = missing = 0
+    for alert_id in list(dict.fromkeys(form.alert_ids.data))[:500]:
+        alert = db.session.get(Alert, alert_id) if 0 < alert_id < 2**31 else None
+        if alert is None or alert.level < 1 or not can_view(current_user, alert.case):
+            missing += 1
+        elif alerts.acknowledge(alert, current_user, form.note.data or ""):
+            done += 1
+        else:
+            already += 1
+    db.session.commit()
+    flash(_("%(n)d escalations acknowledged.", n=done), "success")
+    if already:
+        flash(_("%(n)d were already acknowledged.", n=already), "info")
+    if missing:
+        flash(_("%(n)d were not found.", n=missing), "error")
+    return redirect(url_for("escalation.escalations", **request.args))
 
 
 @bp.route("/escalations/<int:alert_id>/act/<any(take_over, reassign, instruct):action>", methods=["POST"])

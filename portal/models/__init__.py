@@ -27,6 +27,7 @@ from portal.models.signin import ClaimStatus, PasswordReset, SignInCode, TotpCre
 from portal.models.reports import ActionStatus, ImprovementAction, ReportRun, RunStatus  # noqa: E402
 from portal.models.jobs import Job  # noqa: E402
 from portal.models.privacy import PhoneReveal  # noqa: E402
+from portal.models.views import SavedView  # noqa: E402
 from portal.models.api import (  # noqa: E402
     ApiCallCount, ApiIdempotency, ApiKey, WebhookAttempt, WebhookSubscription, webhook_estate,
 )
@@ -40,7 +41,7 @@ __all__ = [
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "DataStamp", "Setting", "Severity", "Status", "Unit", "User",
-    "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job", "PhoneReveal",
+    "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job", "PhoneReveal", "SavedView",
     "ApiCallCount", "ApiIdempotency", "ApiKey", "WebhookAttempt", "WebhookSubscription", "webhook_estate",
     "ClaimStatus", "PasswordReset", "SignInCode", "TotpCredential", "UnitClaim",
 ]

@@ -20,6 +20,8 @@ class Phrase(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # NULL: the company's phrase; else the estate's own (an estate with its own phrases uses only those).
     estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
+    # What the phrase is for ('' any; else a key of portal.org.PHRASE_USES): the action forms offer the matching ones.
+    use: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
 
 class Setting(db.Model):

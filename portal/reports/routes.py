@@ -171,7 +171,7 @@ def monthly_xlsx():
 def board_csv():
     """The board's current view (same filters, same visibility) as CSV."""
     form = filter_form(request.args, current_user)
-    stmt = filtered(visible_cases_clause(current_user), filter_values(form))
+    stmt = filtered(visible_cases_clause(current_user), filter_values(form), current_user.id)
     return Response(stream_with_context(export.csv_lines(stmt)), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename=cases-{export.stamp()}.csv"})
 

@@ -1,0 +1,28 @@
+"""Forms of the board: saving a view, and the bulk actions on selected rows."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField
+from portal.labels import opts
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class SaveViewForm(FlaskForm):
+    name = StringField(_l("Name of this view"), validators=[DataRequired(_l("Give the view a name.")), Length(max=40)])
+    query = HiddenField(validators=[Length(max=1000)])
+
+
+class DeleteViewForm(FlaskForm):
+    pass
+
+
+class BulkForm(FlaskForm):
+    """Several selected cases and one action for all of them (each goes through the action table)."""
+
+    case_ids = SelectMultipleField(_l("Selected cases"), coerce=int, validate_choice=False,
+                                   validators=[DataRequired(_l("Select at least one case."))])
+    action = SelectField(_l("Action"), choices=opts([("classify", _l("Classify")), ("dispatch", _l("Dispatch"))]),
+                         validators=[DataRequired()])
+    category_id = SelectField(_l("Category"), coerce=int, validate_choice=False, validators=[Optional()])
+    severity = SelectField(_l("Severity"), validators=[Optional()])
+    department_id = SelectField(_l("Department"), coerce=int, validate_choice=False, validators=[Optional()])
+    note = StringField(_l("Dispatch instruction"), validators=[Optional(), Length(max=500)])

@@ -1,0 +1,86 @@
+"""The board and the case page run a fixed number of SQL statements, however many cases."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import event
+
+from portal import stamp
+from portal.cases.lifecycle import perform
+from portal.extensions import db
+from portal.models import Building, Category, Department, Kind, Role, Unit
+from portal.timeutil import utcnow
+from tests import factories
+from tests.board_helpers import row_ids
+
+
+# --- a fixed number of SQL statements ---------------------------------------------------------
+
+def count_statements(client, url) -> int:
+    statements = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        r = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_execute)
+    assert r.status_code == 200
+    return len(statements)
+
+
+def varied_cases(people, n: int, start: int) -> None:
+    """Cases spread over many residents, units, buildings, categories and departments."""
+    ref = people["ref"]
+    deps = [ref["eng"], ref["sec"]] + [Department(code=f"d{start}-{i}", name=f"部门{start}-{i}") for i in range(4)]
+    cats = [ref["water"], ref["parking"]] + [Category(code=f"c{start}-{i}", name=f"类别{start}-{i}",
+                                                      default_department=deps[i]) for i in range(4)]
+    buildings = [Building(estate_id=ref["units"][0].building.estate_id, name=f"{start}-{i}栋") for i in range(3)]
+    db.session.add_all(deps + cats + buildings)
+    db.session.flush()
+    for i in range(n):
+        unit = Unit(building=buildings[i % 3], number=f"{i:04d}")
+        db.session.add(unit)
+        db.session.flush()
+        resident = factories.user(Role.RESIDENT, unit=unit)
+        c = factories.case(resident, kind=list(Kind)[i % 4], received_at=utcnow() - timedelta(minutes=i))
+        perform(c, people["clerk"], "classify", {"category_id": cats[i % len(cats)].id,
+                                                 "severity": ["minor", "important", "major"][i % 3]})
+        if i % 3:
+            perform(c, people["clerk"], "dispatch", {"department_id": deps[i % len(deps)].id})
+        if i % 3 == 2:
+            c.promised_at = utcnow() + timedelta(hours=i)
+    db.session.commit()
+
+
+def test_board_issues_a_fixed_number_of_statements_however_many_cases(app, as_, people, monkeypatch):
+    now = utcnow()
+    monkeypatch.setattr("portal.stamp.utcnow", lambda: now)  # cache keys hold the minute: keep one
+    client = as_("manager")
+    varied_cases(people, 5, start=0)
+    small = count_statements(client, "/board")  # the first view of this data: rendered
+    varied_cases(people, 55, start=1)
+    assert len(row_ids(client.get("/board"))) == 25
+    with app.app_context():
+        stamp.cache().clear()
+    large = count_statements(client, "/board")
+    assert small == large
+    assert small <= 10
+    cached = count_statements(client, "/board")  # nothing changed since: served from the list cache
+    assert cached < large
+
+
+def test_case_page_loads_in_a_fixed_number_of_statements(app, as_, people):
+    app.config["LIST_CACHE_SIZE"] = 0  # the choice lists are read every time: the same count each request
+    case = factories.case(people["resident"])
+    db.session.commit()
+    client = as_("manager")
+    few = count_statements(client, f"/cases/{case.id}")
+    for i in range(6):  # more events, by several people
+        perform(case, people["clerk" if i % 2 else "manager"], "comment", {"note": f"备注 {i}"})
+    db.session.commit()
+    # user, case with its relations, events with their actors, attachments, deadlines; then the
+    # page's lookups (choice lists, phrases, settings, calendar): none per event or relation.
+    assert count_statements(client, f"/cases/{case.id}") == few <= 12
