@@ -14,6 +14,7 @@ from portal.forms import DateField, validated
 SORT_LABELS = {
     "newest": _l("Newest first"), "oldest": _l("Oldest first"), "updated": _l("Recently updated"),
     "due": _l("Deadline"), "promised": _l("Promised time"), "number": _l("Case number"),
+    "queue": _l("New and returned first, then deadline"),
 }
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import or_, select
 
 from portal.sla.deadlines import overdue_clause
-from portal.models import Building, Case, Severity, Unit, User
+from portal.models import Building, Case, Severity, Status, Unit, User
 from portal.models.cases import OPEN_STATUSES
 from portal.timeutil import local_zone, utcnow
 
@@ -17,6 +17,9 @@ SORTS = {
     "due": (Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc()),
     "promised": (Case.promised_at.is_(None), Case.promised_at.asc(), Case.id.asc()),
     "number": (Case.number.asc(),),
+    # The department queue: new and returned work (dispatched, not yet accepted) first, then the
+    # nearest deadline, so a new major case is never buried under old overdue ones.
+    "queue": (Case.status != Status.DISPATCHED, Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc()),
 }
 
 

@@ -37,15 +37,23 @@ class Action:
     apply: Callable | None = field(default=None, compare=False)
     public: bool = True  # whether the resident sees the event
     offered: bool = True  # False: taken from another screen (the callback queue), not the case page
+    # A further condition on the user and the case (the department head, the case's technician).
+    when: Callable | None = field(default=None, compare=False)
+
+    def allows(self, user: User, case: Case) -> bool:
+        """Role, state and the further condition: whether `user` may do this to `case` now."""
+        return (user.role in self.roles and case.status in self.sources
+                and (self.when is None or bool(self.when(user, case))))
 
 
 ACTIONS: dict[str, Action] = {}
 
 
-def action(name, label, roles, sources, target=None, public=True, offered=True):
+def action(name, label, roles, sources, target=None, public=True, offered=True, when=None):
     """Register an action; the decorated function applies its data to the case at `at`."""
     def wrap(fn):
-        ACTIONS[name] = Action(name, label, frozenset(roles), frozenset(sources), target, fn, public, offered)
+        ACTIONS[name] = Action(name, label, frozenset(roles), frozenset(sources), target, fn, public, offered,
+                               when)
         return fn
     return wrap
 
@@ -126,11 +134,58 @@ def _reassign(case: Case, user: User, data: dict, at: datetime) -> str:
     if dep.id == case.department_id:
         raise TransitionError(_l("The case is already with this department."), field="department_id")
     case.department_id = dep.id
+    case.assignee_id = None  # the new department assigns its own technician
     return " ".join(p for p in (dep.name, (data.get("note") or "").strip()) if p)
+
+
+# Within the department (internal): the head assigns a technician, a technician takes an
+# unassigned case (抢单), the case's technician hands it over to a colleague.
+DEPARTMENT_WORK = frozenset({S.DISPATCHED, S.IN_PROGRESS, S.THIRD_PARTY, S.WAITING_RESIDENT})
+
+
+def _colleague(case: Case, data: dict, message) -> User:
+    from portal.scopes import department_staff
+    chosen = next((u for u in department_staff(case.department_id, case.estate_id)
+                   if u.id == (data.get("assignee_id") or 0)), None)
+    if chosen is None:
+        raise TransitionError(message, field="assignee_id")
+    return chosen
+
+
+@action("assign", _l("Assign a technician"), {Role.DEPARTMENT}, DEPARTMENT_WORK, public=False,
+        when=lambda user, case: user.department_head)
+def _assign(case: Case, user: User, data: dict, at: datetime) -> str:
+    chosen = _colleague(case, data, _l("Choose a technician of the department."))
+    if chosen.id == case.assignee_id:
+        raise TransitionError(_l("The case is already assigned to %(name)s.", name=chosen.display_name),
+                              field="assignee_id")
+    case.assignee_id = chosen.id
+    return " ".join(p for p in (chosen.display_name, (data.get("note") or "").strip()) if p)
+
+
+@action("take", _l("Take this case"), {Role.DEPARTMENT}, DEPARTMENT_WORK, public=False,
+        when=lambda user, case: case.assignee_id is None)
+def _take(case: Case, user: User, data: dict, at: datetime) -> str:
+    if case.assignee_id is not None:  # someone took it a moment earlier
+        raise TransitionError(_l("A colleague has already taken this case."))
+    case.assignee_id = user.id
+    return user.display_name
+
+
+@action("hand_over", _l("Hand over"), {Role.DEPARTMENT}, DEPARTMENT_WORK, public=False,
+        when=lambda user, case: case.assignee_id == user.id)
+def _hand_over(case: Case, user: User, data: dict, at: datetime) -> str:
+    chosen = _colleague(case, data, _l("Choose the colleague who takes the case over."))
+    if chosen.id == user.id:
+        raise TransitionError(_l("Choose a colleague other than yourself."), field="assignee_id")
+    case.assignee_id = chosen.id
+    return " ".join(p for p in (chosen.display_name, (data.get("note") or "").strip()) if p)
 
 
 @action("accept", _l("Accept"), {Role.DEPARTMENT}, {S.DISPATCHED}, S.IN_PROGRESS)
 def _accept(case: Case, user: User, data: dict, at: datetime) -> str:
+    if case.assignee_id is None:  # whoever accepts an unassigned case has it
+        case.assignee_id = user.id
     return (data.get("note") or "").strip()
 
 
@@ -152,7 +207,13 @@ def _complete(case: Case, user: User, data: dict, at: datetime) -> str:
     case.completion_note = _require(data, "note", _l("Describe what was done."))
     case.resolved_at = at
     case.confirmed_at = None
-    return case.completion_note
+    if not data.get("resident_present"):
+        return case.completion_note
+    # The resident confirms on the technician's phone: the outcome is confirmed, as by `confirm`.
+    name = _require(data, "resident_confirmation",
+                    _l("The resident types their name to confirm, or untick the box."))
+    case.confirmed_at = at
+    return "\n".join((case.completion_note, str(_l("Confirmed on site by the resident: %(name)s", name=name))))
 
 
 @action("third_party", _l("Third-party responsibility"), {Role.DEPARTMENT}, {S.DISPATCHED, S.IN_PROGRESS}, S.THIRD_PARTY)

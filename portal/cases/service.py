@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.access import own_estate_choices
-from portal.cases.forms import ACTION_FORMS, ClassifyForm, DispatchForm, NewCaseForm
+from portal.cases.forms import ACTION_FORMS, AssignForm, ClassifyForm, DispatchForm, NewCaseForm
 from portal.cases.lifecycle import ACTIONS, TransitionError, perform
 from portal import org, stamp
 from portal.cases.uploads import UploadError, save_photos, validate_photos
@@ -74,6 +74,13 @@ def action_form(name: str, case: Case, submitted: bool = False):
         if formdata is None:
             default = org.default_department(case.category, case.estate_id)
             form.department_id.data = default.id if default else 0
+    if isinstance(form, AssignForm):
+        from portal.scopes import department_staff
+        staff = [(u.id, u.display_name) for u in department_staff(case.department_id, case.estate_id)
+                 if not (name == "hand_over" and u.id == case.assignee_id)]
+        form.assignee_id.choices = opts([(0, _("— choose —"))] + staff)
+        if formdata is None:
+            form.assignee_id.data = 0
     if formdata is None:
         form.version.data = str(case.version_id)
     return form
@@ -115,7 +122,7 @@ class Outcome:
 
 
 def _data(form) -> dict:
-    data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version", "photos")}
+    data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version", "photos", "photos_before")}
     if data.get("promised_at") is not None:
         data["promised_at"] = data["promised_at"].replace(tzinfo=local_zone()).astimezone(timezone.utc)
     return data
@@ -124,10 +131,11 @@ def _data(form) -> dict:
 def submit_action(case: Case, user: User, name: str, form) -> Outcome:
     """Validate, check the version the user saw, perform, commit. Never loses input."""
     photos = getattr(form, "photos", None)
+    before = getattr(form, "photos_before", None)  # completion: before and after the work
     valid = form.validate()
-    if photos is not None:
-        problems = validate_photos(photos.data)
-        photos.errors = list(photos.errors) + problems
+    for field in (f for f in (before, photos) if f is not None):
+        problems = validate_photos(field.data)
+        field.errors = list(field.errors) + problems
         valid = valid and not problems
     if form.version.data != str(case.version_id):
         form.form_errors.append(_(
@@ -139,8 +147,12 @@ def submit_action(case: Case, user: User, name: str, form) -> Outcome:
         return Outcome(False, form)
     try:
         event = perform(case, user, name, _data(form))
+        if before is not None:
+            for att in save_photos(case, user, before.data, event):
+                att.stage = "before"
         if photos is not None:
-            save_photos(case, user, photos.data, event)
+            for att in save_photos(case, user, photos.data, event):
+                att.stage = "after" if before is not None else ""
         db.session.commit()
     except UploadError as exc:
         db.session.rollback()
