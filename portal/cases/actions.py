@@ -169,7 +169,7 @@ def _take(case: Case, user: User, data: dict, at: datetime) -> str:
     if case.assignee_id is not None:  # someone took it a moment earlier
         raise TransitionError(_l("A colleague has already taken this case."))
     case.assignee_id = user.id
-    return user.display_name
+    return ""  # the event's actor is who took it
 
 
 @action("hand_over", _l("Hand over"), {Role.DEPARTMENT}, DEPARTMENT_WORK, public=False,
