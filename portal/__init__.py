@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin", "sla", "notify",
          "callbacks", "reports", "register")
 # What follows a lifecycle action: each area's subscribers, connected by its `init_app` when the app is built.
-SUBSCRIBERS = ("portal.sla.hooks", "portal.callbacks.subscribers", "portal.reports.timing",
+SUBSCRIBERS = ("portal.sla.hooks", "portal.callbacks.subscribers", "portal.reports.timing", "portal.webhooks.events",
                "portal.department.notices")
 
 
@@ -25,6 +25,10 @@ def select_locale() -> str:
     from flask import current_app, has_request_context
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):
+        # Integrations say what they read in Accept-Language; there is no session.
+        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+        return "en" if best == "en" else current_app.config["BABEL_DEFAULT_LOCALE"]
     choice = session.get("lang")
     if choice in current_app.config["LANGUAGES"]:
         return choice
@@ -64,6 +68,9 @@ def create_app(config: Config | None = None) -> Flask:
     for area in AREAS:
         importlib.import_module(f"portal.{area}.routes")
         app.register_blueprint(importlib.import_module(f"portal.{area}").bp)
+
+    from portal.api.setup import init_api
+    init_api(app)
 
     from portal.templating import init_templating
     init_templating(app)
@@ -128,6 +135,9 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
+        if request.path.startswith("/api/"):
+            from portal.api.errors import for_path
+            return for_path(error)
         return page(404, _("This page or case does not exist, or is not yours to see."))
 
     @app.errorhandler(429)

@@ -89,6 +89,8 @@ class Config:
     SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "20"))
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "file")  # file, log (or a registered provider)
+    # Seconds a webhook receiver has to answer; longer counts as an unknown outcome (resent, same event id).
+    WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -33,7 +33,8 @@ ADMIN_MENU = [("admin.estates", _l("Estates, buildings and units")), ("admin.res
               ("admin.staff", _l("Staff accounts")), ("admin.departments", _l("Departments")),
               ("admin.categories", _l("Categories")), ("admin.phrases", _l("Phrases")),
               ("sla.deadlines", _l("Service levels")), ("sla.calendar_page", _l("Holidays")),
-              ("admin.settings_page", _l("Settings")), ("admin.audit_log", _l("Audit log"))]
+              ("admin.settings_page", _l("Settings")), ("integrations.keys", _l("Integrations")),
+              ("admin.audit_log", _l("Audit log"))]
 
 
 class TimeLeft:

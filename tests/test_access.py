@@ -58,7 +58,7 @@ CASE_ARGS = {"case_id", "attachment_id", "task_id"}
 ESTATE_ARGS = CASE_ARGS | {"alert_id", "run_id", "action_id", "notification_id",
                            # the administration screens' rows of the reference estate
                            "estate_id", "building_id", "unit_id", "resident_id", "residency_id", "account_id",
-                           "department_id", "claim_id"}
+                           "department_id", "claim_id", "key_id", "hook_id", "delivery_id"}
 # Company-level acts: a callback plan covers every estate, so estate managers may not publish one.
 COMPANY_ONLY = {"callbacks.publish"}
 # URL arguments naming a company row (the dataset's phrase is a company default): estate managers get 404.
@@ -121,7 +121,25 @@ def dataset(app, people, elsewhere):
         token = make_token(task)
     return {"case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert,
             "task": task, "plan": plan, "token": token, "run": run, "improvement": improvement,
-            "claim": claim, "admin": _administered(people)}
+            "claim": claim, "admin": _administered(people), "integrations": _integrations(people, case)}
+
+
+def _integrations(people, case) -> dict:
+    """A key, a webhook subscription and one of its deliveries, all of the case's estate."""
+    from portal.api.keys import issue
+    from portal.models import WebhookSubscription
+    estate = people["ref"]["estate"]
+    key, _ = issue("热线", [estate], ["cases:read"], people["manager"])
+    hook = WebhookSubscription(name="呼叫中心", url="http://127.0.0.1:9/hook", secret="s", events="case.created",
+                               created_by=people["manager"], estates=[estate], active=False)
+    db.session.add(hook)
+    db.session.flush()
+    delivery = Notification(user_id=people["manager"].id, case_id=case.id, channel="webhook", kind="case.created",
+                            subject="case.created", body="{}", address=hook.url, dedup_key=f"wh:{hook.id}:evt_x",
+                            status="failed", attempts=9)
+    db.session.add(delivery)
+    db.session.commit()
+    return {"key_id": key.id, "hook_id": hook.id, "delivery_id": delivery.id}
 
 
 def _administered(people) -> dict:
@@ -160,6 +178,8 @@ def url_args(arguments: frozenset, data: dict) -> dict:
         "run_id": data["run"].id,
         "action_id": data["improvement"].id,
         "claim_id": data["claim"].id,
+        "number": data["case"].number,
+        **data["integrations"],
         **data["admin"],
     }
     unknown = arguments - values.keys()
@@ -213,7 +233,7 @@ def test_every_route_has_an_explicit_access_rule(app):
         if rule.endpoint == "static":
             continue
         marker = getattr(app.view_functions[rule.endpoint], ACCESS_ATTR, None)
-        ok = marker == "public" or (isinstance(marker, frozenset) and marker
+        ok = marker in ("public", "api_key") or (isinstance(marker, frozenset) and marker
                                     and all(isinstance(r, Role) for r in marker))
         if not ok:
             missing.append(f"{rule.rule} ({rule.endpoint}): {marker!r}")
@@ -247,6 +267,10 @@ def test_access_matrix(app, client, people, elsewhere, dataset, rule, endpoint, 
 
     if marker == "public":
         assert status in (200, 302)
+        assert _state(case) == before
+        return
+    if marker == "api_key":  # the integration API: a session is never a key (tests/test_api.py has the keys)
+        assert status == 401 and response.is_json and response.json["code"] == "unauthorized"
         assert _state(case) == before
         return
 

@@ -23,6 +23,8 @@ _signals = Namespace()
 # Sent after an action's event is recorded, with the action's name as sender and
 # case, user, before (status), event, at as keywords. Receivers add to the session; the caller commits.
 acted = _signals.signal("case-acted")
+# Sent after the scan's escalation events are recorded, with notes=[(case id, note)] and at.
+escalated = _signals.signal("cases-escalated")
 
 
 def can(user: User, case: Case, name: str) -> bool:
@@ -88,6 +90,7 @@ def record_escalations(notes: list[tuple[int, str]], at: datetime) -> None:
         db.session.execute(insert(CaseEvent.__table__), [
             {"case_id": case_id, "actor_id": None, "at": at, "action": "escalate", "from_status": None,
              "to_status": None, "public": False, "note": note} for case_id, note in notes])
+        escalated.send("scan", notes=notes, at=at)
 
 
 def subscribers() -> dict[str, list[str]]:

@@ -26,6 +26,9 @@ from portal.models.callbacks import (  # noqa: E402
 from portal.models.signin import ClaimStatus, PasswordReset, SignInCode, TotpCredential, UnitClaim  # noqa: E402
 from portal.models.reports import ActionStatus, ImprovementAction, ReportRun, RunStatus  # noqa: E402
 from portal.models.jobs import Job  # noqa: E402
+from portal.models.api import (  # noqa: E402
+    ApiCallCount, ApiIdempotency, ApiKey, WebhookAttempt, WebhookSubscription, webhook_estate,
+)
 from portal.models import guards  # noqa: E402,F401  (append-only, no hard deletes)
 
 __all__ = [
@@ -37,5 +40,6 @@ __all__ = [
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "DataStamp", "Setting", "Severity", "Status", "Unit", "User",
     "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job",
+    "ApiCallCount", "ApiIdempotency", "ApiKey", "WebhookAttempt", "WebhookSubscription", "webhook_estate",
     "ClaimStatus", "PasswordReset", "SignInCode", "TotpCredential", "UnitClaim",
 ]

@@ -92,6 +92,8 @@ class Case(db.Model):
         Index("ix_case_month_figures", "received_at", "kind", "channel", "severity", "category_id",
               "department_id", "unit_id", "status", "estate_id", "reopen_count", "resolved_by_id",
               "resolve_work_seconds"),
+        # The API's "changed since a cursor" walks (updated_at, id) in order.
+        Index("ix_case_updated_id", "updated_at", "id"),
         Index("ix_case_repeat_repairs", "kind", "received_at", "unit_id", "location_type", "location",
               "category_id"),
     )

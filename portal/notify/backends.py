@@ -14,6 +14,7 @@ import smtplib
 import time
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Callable
 
 from flask import current_app
 
@@ -147,9 +148,15 @@ def already_delivered(n) -> bool:
     return False
 
 
+# Channels that areas above add when the app is built (webhooks: portal.webhooks.sender).
+CHANNELS: dict[str, Callable] = {}
+
+
 def deliver(n) -> None:
     """Send one outbox row on its channel (in-app rows need no sending)."""
     if n.channel == "email":
         send_email(n)
     elif n.channel == "sms":
         send_sms(n)
+    elif n.channel in CHANNELS:
+        CHANNELS[n.channel](n)

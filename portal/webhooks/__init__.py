@@ -1,0 +1,1 @@
+"""Webhooks: case and callback events to subscribed URLs, signed, through the notification outbox (SPEC §10)."""
