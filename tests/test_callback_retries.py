@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import (
     CallbackKind, CallbackTask, Case, CaseEvent, Channel, Kind, Role, Status, TaskStatus,
 )
-from portal.timeutil import local_zone, utcnow
+from portal.timeutil import utcnow
 from tests import factories
 from tests.callback_helpers import RESOLVE, events_of, record, resolved, tasks_of  # noqa: F401
 from tests.helpers import fresh, html, make_case

@@ -5,12 +5,11 @@ import io
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.cases.lifecycle import TransitionError, allowed_actions, perform
 from portal.extensions import db
-from portal.models import Attachment, Case, Notification, Role, Severity, Status
-from portal.notify import outbox
+from portal.models import Attachment, Notification, Role, Status
 from portal.timeutil import utcnow
 from tests import factories
 from tests.conftest import post

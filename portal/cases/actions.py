@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from portal import org
 from portal.extensions import db
 from portal.models import Case, Department, Role, Status, User
+from portal.scopes import department_staff
 
 S = Status
 STAFF = frozenset({Role.CLERK, Role.MANAGER})
@@ -144,7 +145,6 @@ DEPARTMENT_WORK = frozenset({S.DISPATCHED, S.IN_PROGRESS, S.THIRD_PARTY, S.WAITI
 
 
 def _colleague(case: Case, data: dict, message) -> User:
-    from portal.scopes import department_staff
     chosen = next((u for u in department_staff(case.department_id, case.estate_id)
                    if u.id == (data.get("assignee_id") or 0)), None)
     if chosen is None:

@@ -17,6 +17,7 @@ from portal.cases.uploads import UploadError, save_photos, validate_photos
 from portal.extensions import db
 from portal.labels import opts
 from portal.models import Case, Category, Department, User
+from portal.scopes import department_staff
 from portal.timeutil import local_now, local_zone
 
 
@@ -75,7 +76,6 @@ def action_form(name: str, case: Case, submitted: bool = False):
             default = org.default_department(case.category, case.estate_id)
             form.department_id.data = default.id if default else 0
     if isinstance(form, AssignForm):
-        from portal.scopes import department_staff
         staff = [(u.id, u.display_name) for u in department_staff(case.department_id, case.estate_id)
                  if not (name == "hand_over" and u.id == case.assignee_id)]
         form.assignee_id.choices = opts([(0, _("— choose —"))] + staff)
