@@ -7,7 +7,8 @@ database (a temp SQLite file unless --database-url names an empty
 PostgreSQL database or --postgres starts a throw-away one, bench/_pg.py),
 then renders the board through the real app as a clerk and prints the
 median time and the SQL statements per request:
-`n=100000 view=board board_ms=41.2 statements=5`.
+`n=100000 view=board board_ms=41.2 statements=5`; the `view=search` lines time the search's own
+queries (count and first page) without rendering.
 
 Each request starts with the list cache emptied (portal.stamp), so every one
 counts, selects and renders: the cost after any change to the data. The
@@ -29,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event, func, insert, select  # noqa: E402
 
 from bench._pg import add_database_arguments, database_url, settle  # noqa: E402
-from portal import create_app, stamp  # noqa: E402
+from portal import create_app, search, stamp  # noqa: E402
+from portal.board.query import filtered  # noqa: E402
 from portal.config import TestConfig  # noqa: E402
 from portal.demo import seed_reference  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -40,6 +42,8 @@ VIEWS = {
     "board": "/board",
     "board_open_major": "/board?status=open&severity=major",
     "board_search": "/board?q=漏水",
+    "board_search_lift": "/board?q=电梯",
+    "board_search_number": "/board?q=BN-000123",
     "board_page_40": "/board?page=40",
 }
 
@@ -77,6 +81,22 @@ def fill(total: int) -> None:
     if batch:
         db.session.execute(insert(Case), batch)
     db.session.commit()
+    search.reindex(only_missing=True)  # core INSERTs bypass the ORM events that keep the search terms
+
+
+SEARCHES = ("漏水", "电梯", "BN-000123", "BN-0001")
+
+
+def search_ms(q: str, runs: int = 7) -> float:
+    """The search alone: count the matching cases and select the first page's ids (median ms)."""
+    stmt = filtered(Case.id > 0, {"q": q}).with_only_columns(Case.id)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        db.session.scalars(stmt.order_by(Case.received_at.desc()).limit(25)).all()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
 
 
 def measure(app, client, url: str, runs: int = 7, cold: bool = True) -> tuple[float, int]:
@@ -132,6 +152,9 @@ def run(url: str | None, sizes: list[int]) -> None:
             print(f"n={size} view={view} board_ms={ms:.1f} statements={statements}", flush=True)
         ms, statements = measure(app, client, VIEWS["board"], cold=False)
         print(f"n={size} view=board_cached board_ms={ms:.1f} statements={statements}", flush=True)
+        with app.app_context():
+            for q in SEARCHES:
+                print(f"n={size} view=search q={q} search_ms={search_ms(q):.1f}", flush=True)
     with app.app_context():
         db.engine.dispose()  # a throw-away server is stopped next: leave no pooled connection behind
 

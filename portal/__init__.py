@@ -62,6 +62,8 @@ def create_app(config: Config | None = None) -> Flask:
 
     from portal import models  # noqa: F401  (register tables for migrations)
     from portal import stamp  # noqa: F401  (commits that change listed data move the data stamp)
+    from portal import search
+    search.init_app(app)  # cases written through the ORM keep their search terms
 
     for name in SUBSCRIBERS:
         importlib.import_module(name).init_app(app)

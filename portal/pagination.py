@@ -9,12 +9,26 @@ table costs more than anyone gains from paging that far.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from portal.extensions import db
+
+MAX_PAGE = 100_000  # past any real list; a bigger number in a URL is read as the last page
+
+
+def page_number(raw) -> int:
+    """The page a query-string value asks for: 1 for anything that is not a plain number, at most MAX_PAGE.
+
+    `?page=99999999999999999999`, `-3`, `abc` or `1e9` never reach the database as an OFFSET.
+    """
+    text = str(raw if raw is not None else "").strip()
+    if not re.fullmatch(r"[0-9]{1,12}", text):
+        return MAX_PAGE if re.fullmatch(r"[0-9]+", text) else 1
+    return max(1, min(int(text), MAX_PAGE))
 
 
 @dataclass
@@ -57,7 +71,7 @@ def paginate(stmt, page: int, size: int, *, limit: int = 0, counted: tuple[int, 
     statement limited to the page into items (default: the ORM objects).
     """
     total, capped = counted if counted is not None else count(stmt, limit)
-    page = min(max(1, page), max(1, -(-total // size)))
+    page = min(max(1, page_number(page)), max(1, -(-total // size)))
     window = stmt.limit(size).offset((page - 1) * size)
     items = fetch(window) if fetch is not None else db.session.scalars(window).unique().all()
     return Page(list(items), total, page, size, capped)

@@ -1,5 +1,5 @@
 """Secure defaults for every response: CSP with a per-response nonce, security headers,
-no caching of signed-in pages, the reverse-proxy fix and rate limiting of public POSTs."""
+no caching of any page, the reverse-proxy fix and rate limiting of public POSTs."""
 from __future__ import annotations
 
 import secrets
@@ -7,7 +7,6 @@ import secrets
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import current_user
 
 from portal.templating import HTMX_CDN
 
@@ -54,8 +53,10 @@ def _security_headers(response):
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(), payment=()")
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.endpoint != "static" and current_user and current_user.is_authenticated:
-        # A shared front-desk PC must not show a resident's case from the cache after logout.
+    if request.endpoint != "static":
+        # A shared front-desk PC must not show a resident's case from the cache after logout, and a
+        # signed survey link (/s/...) shows a case without any login: no page but the static files
+        # is ever kept by a browser or a proxy.
         headers["Cache-Control"] = "no-store"
     return response
 

@@ -15,6 +15,7 @@ from portal.models import ApiKey, AuditEntry, Case, CaseEvent, CallbackTask, Sta
 from portal.timeutil import utcnow
 from tests import factories
 from tests.api_helpers import auth, make_key
+from tests.conftest import post
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -135,11 +136,13 @@ def test_a_key_for_one_estate_cannot_read_or_create_in_another(client, people, e
     assert theirs.number not in [c["number"] for c in changed]
 
 
-def test_a_revoked_key_is_refused_at_once(client, people, key):
+def test_a_key_a_manager_revokes_is_refused_at_once(client, people, key, as_):
     row, secret = key
     assert client.get("/api/v1/cases/changes", headers=auth(secret)).status_code == 200
-    keys.revoke(db.session.get(ApiKey, row.id))
-    db.session.commit()
+    manager = as_("manager")
+    assert post(manager, f"/admin/integrations/keys/{row.id}/revoke").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ApiKey, row.id).revoked_at is not None
     assert client.get("/api/v1/cases/changes", headers=auth(secret)).status_code == 401
 
 

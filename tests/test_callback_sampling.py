@@ -12,6 +12,7 @@ from portal.callbacks import jobs
 from portal.callbacks.sampling import draw, month_seed
 from portal.extensions import db
 from portal.models import Building, CallbackKind, CallbackTask, SampleSeed, TaskStatus, Unit
+from portal.timeutil import local_zone, utcnow
 from tests import factories
 
 N = 10_000
@@ -72,10 +73,11 @@ def test_maintenance_works_sample_households_reproducibly_and_within_one_to_two_
     assert jobs.sample_works(work.id) == 0  # safe to run twice
     tasks = list(db.session.scalars(select(CallbackTask).where(CallbackTask.work_id == work.id)))
     assert len(tasks) == created and 0 < created < len(units)
-    seed = month_seed("2026-10")
+    seed = month_seed(utcnow().astimezone(local_zone()).strftime("%Y-%m"))  # the month the works were registered
+    seed_month = utcnow().astimezone(local_zone()).strftime("%Y-%m")
     expected = {u.id for u in units if draw(seed, f"works-{work.id}-{u.id}", 30).drawn}
     assert {t.unit_id for t in tasks} == expected
     for t in tasks:
-        assert t.kind == CallbackKind.WORKS and t.status == TaskStatus.PENDING and t.reason_detail.startswith("2026-10")
+        assert t.kind == CallbackKind.WORKS and t.status == TaskStatus.PENDING and t.reason_detail.startswith(seed_month)
         assert (t.not_before.date() - date(2026, 10, 15)).days in (29, 30)
         assert (t.due_at.date() - date(2026, 10, 15)).days in (59, 60)

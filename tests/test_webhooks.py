@@ -17,6 +17,7 @@ from portal.models import Notification, WebhookAttempt, WebhookSubscription
 from portal.notify.jobs import deliver, sweep
 from portal.timeutil import utcnow
 from tests import factories
+from tests.conftest import post
 
 
 class Receiver:
@@ -139,4 +140,25 @@ def test_a_failed_delivery_is_resent_by_a_manager(app, client, people, subscript
     assert retry_failed(row.id)
     db.session.commit()
     assert _rows()[0].status == "sent"
+
+
+def test_a_manager_resends_a_delivery_and_pauses_the_subscription(app, people, subscription, receiver, as_):
+    factories.case(people["resident"])
+    db.session.commit()
+    (row,) = _rows()
+    deliver(row.id)
+    assert len(receiver.received) == 1
+    manager = as_("manager")
+    page = manager.get(f"/admin/integrations/webhooks/{subscription.id}").get_data(as_text=True)
+    assert f"/deliveries/{row.id}/resend" in page  # the button is offered beside the delivery
+    assert post(manager, f"/admin/integrations/webhooks/{subscription.id}/deliveries/{row.id}/resend").status_code == 302
+    assert len(receiver.received) == 2  # in-process jobs run at commit
+    first, again = (json.loads(r["body"])["id"] for r in receiver.received)
+    assert first == again  # the same event id: the receiver can drop the repeat
+    assert post(manager, f"/admin/integrations/webhooks/{subscription.id}/toggle").status_code == 302
+    db.session.refresh(subscription)
+    assert subscription.active is False
+    factories.case(people["resident"])
+    db.session.commit()
+    assert len(_rows()) == 1  # a paused subscription gets no new events
     assert sweep() == 0

@@ -6,7 +6,8 @@ from flask import render_template, request
 from portal.admin.forms import ListFilter
 from portal.forms import validated
 from portal.htmx import respond
-from portal.pagination import paginate
+from portal import textquery
+from portal.pagination import page_number as parse_page, paginate
 
 PAGE_SIZE = 25
 
@@ -21,7 +22,7 @@ def list_filter(form_class=ListFilter, **choices):
 
 
 def page_number() -> int:
-    return max(1, min(request.args.get("page", 1, type=int) or 1, 100000))
+    return parse_page(request.args.get("page"))
 
 
 def page_of(stmt, size: int = PAGE_SIZE):
@@ -30,9 +31,8 @@ def page_of(stmt, size: int = PAGE_SIZE):
 
 
 def like(text: str) -> str:
-    """A LIKE pattern that matches the text anywhere, its wildcards taken literally."""
-    escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    """A LIKE pattern that matches the text anywhere, its wildcards taken literally (use escape="\\")."""
+    return textquery.contains(text)
 
 
 def list_args(values: dict) -> dict:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, union
 
+from portal import search, textquery
 from portal.sla.deadlines import overdue_clause
 from portal.models import Building, Case, Severity, Status, Unit, User
 from portal.models.cases import OPEN_STATUSES
@@ -47,15 +48,18 @@ def filtered(base_clause, f: dict):
         stmt = stmt.where(Case.received_at >= _day_start(f["date_from"]))
     if f.get("date_to"):
         stmt = stmt.where(Case.received_at < _day_start(f["date_to"] + timedelta(days=1)))
-    q = (f.get("q") or "").strip()
+    q = textquery.clean(f.get("q"))
     if q:
-        like = f"%{q}%"
-        resident_ids = select(User.id).where(User.display_name.ilike(like) | User.phone.ilike(like))
+        like = textquery.contains(q)
+        resident_ids = select(User.id).where(User.display_name.ilike(like, escape=textquery.ESCAPE)
+                                             | User.phone.ilike(like, escape=textquery.ESCAPE))
         unit_ids = (select(Unit.id).join(Building)
-                    .where(Unit.number.ilike(like) | (Building.name + "-" + Unit.number).ilike(like)))
-        stmt = stmt.where(or_(
-            Case.number.ilike(like), Case.description.ilike(like), Case.location.ilike(like),
-            Case.contact_name.ilike(like), Case.subject.ilike(like),
-            Case.resident_id.in_(resident_ids), Case.unit_id.in_(unit_ids),
-        ))
+                    .where(Unit.number.ilike(like, escape=textquery.ESCAPE)
+                           | (Building.name + "-" + Unit.number).ilike(like, escape=textquery.ESCAPE)))
+        # One set of ids (the bigram index's hits, the resident's and the unit's cases), then the
+        # cases by primary key: no OR across the whole case table.
+        matching = union(search.case_text_ids(q),
+                         select(Case.id).where(Case.resident_id.in_(resident_ids)),
+                         select(Case.id).where(Case.unit_id.in_(unit_ids)))
+        stmt = stmt.where(Case.id.in_(matching))
     return stmt

@@ -96,3 +96,14 @@ class WorksForm(FlaskForm):
     completed_on = DateField(_l("Completed on"), validators=[DataRequired(_l("Give the completion date."))])
     buildings = SelectMultipleField(_l("Buildings affected"), coerce=int,
                                     validators=[DataRequired(_l("Choose at least one building."))])
+
+
+class DrawCheckForm(FlaskForm):
+    """Recompute one draw from a published seed (a GET form: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    month = StringField(_l("Month"), validators=[Optional(), Length(max=7)])
+    key = StringField(_l("Key"), validators=[Optional(), Length(max=60)])
+    rate = StringField(_l("Rate %"), validators=[Optional(), Length(max=3)])

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import IntegerField, SearchField, SelectField
 from wtforms.validators import NumberRange, Optional
 
-from portal import labels as base_labels
+from portal import labels as base_labels, textquery
 from portal.access import estate_ids, in_estates, task_estate
 from portal.callbacks import labels
 from portal.extensions import db
@@ -87,14 +87,15 @@ def base_query(values: dict, user: User):
                                          CallbackRecord.caller_id == user.id))
     if values.get("building"):
         stmt = stmt.where(CallbackTask.unit_id.in_(select(Unit.id).where(Unit.building_id == values["building"])))
-    q = (values.get("q") or "").strip()
-    if q:
-        like = f"%{q}%"
+    if textquery.clean(values.get("q")):
+        like, esc = textquery.contains(values["q"]), textquery.ESCAPE
         stmt = stmt.where(or_(
-            CallbackTask.case_id.in_(select(Case.id).where(Case.number.ilike(like) | Case.contact_name.ilike(like))),
-            CallbackTask.resident_id.in_(select(User.id).where(User.display_name.ilike(like) | User.phone.ilike(like))),
+            CallbackTask.case_id.in_(select(Case.id).where(Case.number.ilike(like, escape=esc)
+                                                           | Case.contact_name.ilike(like, escape=esc))),
+            CallbackTask.resident_id.in_(select(User.id).where(User.display_name.ilike(like, escape=esc)
+                                                               | User.phone.ilike(like, escape=esc))),
             CallbackTask.unit_id.in_(select(Unit.id).join(Building).where(
-                Unit.number.ilike(like) | (Building.name + "-" + Unit.number).ilike(like))),
+                Unit.number.ilike(like, escape=esc) | (Building.name + "-" + Unit.number).ilike(like, escape=esc))),
         ))
     return stmt
 

@@ -12,23 +12,23 @@ from portal.access import (
     STAFF, can_view_task, estate_ids, get_case_or_404, in_estates, is_filer, public, role_required,
 )
 from portal import settings
-from portal.callbacks import bp, labels, plans, works
+from portal.callbacks import bp, labels, links, plans, sampling, works
 from portal.callbacks.forms import (
-    EmptyForm, GeneratePlanForm, PlanItemForm, PromiseAnswerForm, RecordForm, SurveyForm, WorksForm,
+    DrawCheckForm, EmptyForm, GeneratePlanForm, PlanItemForm, PromiseAnswerForm, RecordForm, SurveyForm, WorksForm,
 )
-from portal.callbacks.links import make_token, read_token
+from portal.callbacks.links import read_token
 from portal.callbacks.queue import next_task, queue_context
 from portal.callbacks.service import (
-    CallbackError, answer_promise, answer_survey, may_record, record_callback, survey_task,
+    AlreadyDone, CallbackError, answer_promise, answer_survey, may_record, record_callback, survey_task,
 )
 from portal.extensions import db
 from portal.forms import get_by_id
 from portal.htmx import is_htmx, render, targets
 from portal.security import limiter
 from portal.models import (
-    Building, CallbackPlan, CallbackPromise, CallbackTask, MaintenanceWork, Role, TaskStatus, Unit,
+    Building, CallbackPlan, CallbackPromise, CallbackTask, MaintenanceWork, Role, SampleSeed, TaskStatus, Unit,
 )
-from portal.timeutil import local_now, local_zone
+from portal.timeutil import local_now, local_zone, utcnow
 
 bp.add_app_template_global(survey_task, "pending_survey")
 
@@ -64,12 +64,14 @@ def _panel_context(task: CallbackTask, form=None, answer_form=None, notice=None,
     case = task.case
     promises = list(db.session.scalars(select(CallbackPromise).where(CallbackPromise.task_id == task.id)
                                        .order_by(CallbackPromise.id)))
-    link = None
-    if task.is_open and case is not None and case.resident_id is not None:
-        link = url_for("callbacks.signed_survey", token=make_token(task), _external=True)
+    resident = links.recipient(task) if case is not None else None
+    drawn = sampling.parse_detail(task.reason_detail)
+    draw_check = {"month": drawn[0], "rate": drawn[1], "key": sampling.key_of(task)} if drawn else None
     return {"task": task, "case": case, "events": case.events if case else [], "promises": promises,
             "form": form or RecordForm(formdata=None), "answer_form": answer_form or PromiseAnswerForm(formdata=None),
-            "may_record": may_record(current_user, task), "survey_link": link, "notice": notice,
+            "may_record": may_record(current_user, task), "survey_sms": links.sent(task),
+            "survey_phone": links.mask(resident.phone) if resident else None, "mask": links.mask,
+            "empty": EmptyForm(formdata=None), "draw_check": draw_check, "notice": notice,
             "next_task": following, "L": labels}
 
 
@@ -146,6 +148,24 @@ def answer(task_id: int):
     return _panel_response(task, answer_form=form)
 
 
+@bp.route("/callbacks/<int:task_id>/send-survey", methods=["POST"])
+@role_required(*STAFF)
+def send_survey(task_id: int):
+    """Have the server text the signed survey link to the resident's mobile (once per callback)."""
+    task = _task_or_404(task_id)
+    if not may_record(current_user, task):
+        abort(403)  # the same assignment rule as recording the callback
+    if not EmptyForm().validate():
+        abort(400)
+    notice = links.send(task)
+    if notice is None:
+        return _panel_response(task, notice=_("The survey cannot be sent: the resident has no mobile number "
+                                              "or the callback is finished."))
+    db.session.commit()
+    return _panel_response(task, changed=True, notice=_("Survey link sent by SMS to %(phone)s.",
+                                                        phone=links.mask(notice.address)))
+
+
 def _blame(form, exc: CallbackError) -> None:
     target = getattr(form, exc.field, None) if exc.field else None
     (target.errors.append if target is not None else form.form_errors.append)(str(exc.message))
@@ -153,13 +173,20 @@ def _blame(form, exc: CallbackError) -> None:
 
 # --- the resident's survey -----------------------------------------------------------------
 
-def _survey(task, resident, form) -> bool:
-    """Validate and record a survey answer; True when it was recorded."""
+ANSWERED = "answered"
+
+
+def _survey(task, resident, form) -> bool | str:
+    """Validate and record a survey answer; True when it was recorded, ANSWERED when someone was first."""
     if request.method == "POST" and form.validate():
         try:
-            answer_survey(task, resident, form.data)
+            answer_survey(task, resident, form.data, client_address=request.remote_addr or "",
+                          user_agent=request.user_agent.string or "")
             db.session.commit()
             return True
+        except AlreadyDone:
+            db.session.rollback()
+            return ANSWERED
         except CallbackError as exc:
             db.session.rollback()
             _blame(form, exc)
@@ -175,8 +202,10 @@ def survey(case_id: int):
     if task is None or not is_filer(current_user, case):
         abort(404)
     form = SurveyForm()
-    if _survey(task, current_user, form):
-        flash(_("Thank you: your answer is recorded."), "success")
+    result = _survey(task, current_user, form)
+    if result:
+        flash(_("Thank you: your answer is recorded.") if result is True
+              else _("This survey has already been answered. Thank you."), "success")
         return redirect(url_for("cases.detail", case_id=case.id))
     return render_template("callbacks/survey.html", case=case, form=form,
                            action=url_for("callbacks.survey", case_id=case.id), L=labels)
@@ -193,11 +222,19 @@ def signed_survey(token: str):
         message = _("This survey link has expired. Call us and we will gladly take your answer.") if expired \
             else _("This survey link is not valid.")
         return render_template("callbacks/survey_closed.html", message=message), 410 if expired else 404
+    if current_user.is_authenticated and current_user.role != Role.RESIDENT:
+        # A satisfaction answer is the resident's alone: never one typed in at a staff desk.
+        return render_template("callbacks/survey_closed.html", message=_(
+            "You are signed in as staff: this survey can only be answered by the resident, on their own "
+            "phone. Record what the resident told you in the callback queue instead.")), 403
+    already = _("This survey has already been answered. Thank you.")
     if not task.is_open:
-        return render_template("callbacks/survey_closed.html", message=_("This survey has been answered. Thank you.")), 200
+        return render_template("callbacks/survey_closed.html", message=already), 200
     form = SurveyForm()
-    if _survey(task, task.case.resident, form):
-        return render_template("callbacks/survey_closed.html", message=_("Thank you: your answer is recorded.")), 200
+    result = _survey(task, task.case.resident, form)
+    if result:
+        return render_template("callbacks/survey_closed.html", message=_("Thank you: your answer is recorded.")
+                               if result is True else already), 200
     return render_template("callbacks/survey.html", case=task.case, form=form, signed=True,
                            action=url_for("callbacks.signed_survey", token=token), L=labels)
 
@@ -315,3 +352,22 @@ def works_page():
     rows = db.session.scalars(select(MaintenanceWork).where(MaintenanceWork.buildings.any(
         in_estates(current_user, Building.estate_id))).order_by(MaintenanceWork.completed_on.desc()).limit(50))
     return render_template("callbacks/works.html", form=form, works=list(rows), L=labels)
+
+
+@bp.route("/callbacks/draws")
+@role_required(Role.MANAGER)
+def draws():
+    """The monthly seeds of the sampling draws (once published) and the formula, to recompute any draw."""
+    now = utcnow()
+    months = [(row.month, sampling.published_seed(row.month, now), sampling.published_at(row.month))
+              for row in db.session.scalars(select(SampleSeed).order_by(SampleSeed.month.desc()).limit(36))]
+    form = DrawCheckForm(formdata=request.args)
+    check = None
+    if form.validate() and form.month.data and form.key.data and (form.rate.data or "").isdigit():
+        seed = sampling.published_seed(form.month.data, now)
+        if seed is None:
+            form.month.errors = [_("This month's seed is not published yet (or the month had no draws).")]
+        else:
+            check = sampling.draw(seed, form.key.data.strip(), min(int(form.rate.data), 100), form.month.data)
+    return render_template("callbacks/draws.html", months=months, form=form, check=check, seed_of=dict(
+        (m, s) for m, s, _p in months), L=labels)

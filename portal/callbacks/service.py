@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.exc import IntegrityError
 
 from portal import settings
@@ -32,6 +33,10 @@ class CallbackError(Exception):
         super().__init__(str(message))
         self.message = message
         self.field = field
+
+
+class AlreadyDone(CallbackError):
+    """The task was finished (answered, or by a simultaneous answer) before this one arrived."""
 
 
 # --- which callbacks are owed ------------------------------------------------------------
@@ -141,7 +146,7 @@ def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | N
     suggestions, confirmed, note, question, promised_reply_at (aware datetime).
     """
     if not task.is_open:
-        raise CallbackError(_l("This callback is already finished."))
+        raise AlreadyDone(_l("This callback is already finished."))
     if not may_record(user, task):
         raise CallbackError(_l("This callback is assigned to a manager."))
     now = at or utcnow()
@@ -157,6 +162,7 @@ def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | N
     reopen = (satisfaction == Satisfaction.DISSATISFIED and case is not None
               and case.status in ACTIONS["callback_reopen"].sources)
     earlier = dissatisfied_before(case) if reopen else 0
+    _claim(task)  # before anything is written: a simultaneous answer stops here
     rec = CallbackRecord(
         task=task, case_id=task.case_id, caller=user, at=now, method=Method(data.get("method") or "phone"),
         reached=reached, satisfaction=satisfaction,
@@ -166,9 +172,9 @@ def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | N
         suggestions=(data.get("suggestions") or "").strip() if reached else "",
         confirmed=bool(data.get("confirmed")) and reached, note=(data.get("note") or "").strip(),
         escalate=reopen and earlier >= 1,  # the second dissatisfied callback
+        client_address=(data.get("client_address") or "")[:45], user_agent=(data.get("user_agent") or "")[:300],
     )
     db.session.add(rec)
-    task.attempts += 1
     if not reached:
         return _not_reached(task, case, user, rec, now)
     task.status, task.outcome, task.closed_at = TaskStatus.DONE, satisfaction.value, now
@@ -215,6 +221,23 @@ def open_case(task: CallbackTask, user: User, rec: CallbackRecord, at: datetime)
     return case
 
 
+def _claim(task: CallbackTask) -> None:
+    """Count this attempt only if nobody recorded one since the task was read (compare and set).
+
+    Four simultaneous answers to one survey all find the task open; the conditional UPDATE lets one
+    through and the others wait for its commit, then match no row (PostgreSQL re-checks the row,
+    SQLite serialises the writers): they are told the survey is already answered, never a 500.
+    """
+    seen = task.attempts
+    claimed = db.session.execute(
+        update(CallbackTask).where(CallbackTask.id == task.id, CallbackTask.status == TaskStatus.PENDING,
+                                   CallbackTask.attempts == seen)
+        .values(attempts=seen + 1).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise AlreadyDone(_l("This callback is already finished."))
+    set_committed_value(task, "attempts", seen + 1)
+
+
 def _not_reached(task, case, user, rec, now) -> Outcome:
     if task.attempts >= settings.get("callback_max_attempts"):
         task.status, task.outcome, task.closed_at = TaskStatus.UNREACHABLE, "unreachable", now
@@ -247,6 +270,8 @@ def summarize(rec: CallbackRecord) -> str:
 
 def answer_promise(promise: CallbackPromise, user: User, answer: str, at: datetime | None = None) -> None:
     """Give the promised reply; it closes the deadline and goes on the case timeline."""
+    if not may_record(user, promise.task):  # the same assignment rule as recording the callback
+        raise CallbackError(_l("This callback is assigned to a manager."))
     if promise.answered_at is not None:
         raise CallbackError(_l("This question has already been answered."))
     answer = (answer or "").strip()
@@ -266,7 +291,9 @@ def survey_task(case: Case) -> CallbackTask | None:
         .order_by(CallbackTask.id.desc()).limit(1))
 
 
-def answer_survey(task: CallbackTask, resident: User, data: dict, at: datetime | None = None) -> Outcome:
-    """The resident's own answer counts as an online callback."""
+def answer_survey(task: CallbackTask, resident: User, data: dict, at: datetime | None = None,
+                  client_address: str = "", user_agent: str = "") -> Outcome:
+    """The resident's own answer counts as an online callback; it keeps the address and browser it came from."""
     return record_callback(task, resident, {**data, "method": Method.ONLINE.value, "reached": True,
-                                            "question": "", "confirmed": True}, at)
+                                            "question": "", "confirmed": True, "client_address": client_address,
+                                            "user_agent": user_agent}, at)

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from portal import settings
 from portal.callbacks.plans import households
 from portal.callbacks.rules import end_of_working_day
-from portal.callbacks.sampling import draw, month_seed
+from portal.callbacks.sampling import draw, month_of, month_seed
 from portal.extensions import db
 from portal.models import Building, CallbackKind, CallbackTask, MaintenanceWork, Role, TaskStatus, Unit, User
-from portal.timeutil import local_zone
+from portal.timeutil import local_zone, utcnow
 
 
 def record_works(title: str, completed_on: date, building_ids: list[int], user: User) -> MaintenanceWork:
@@ -27,7 +27,7 @@ def record_works(title: str, completed_on: date, building_ids: list[int], user: 
 def sample(work: MaintenanceWork) -> int:
     """Draw the affected households (reproducibly); creates the missing tasks only."""
     homes = households()
-    month = work.completed_on.strftime("%Y-%m")
+    month = month_of(work.created_at or utcnow())  # the registration month: see sampling's docstring
     seed = month_seed(month)
     percent = settings.get("callback_works_sample_percent")
     start = datetime.combine(work.completed_on, time.min, tzinfo=local_zone())

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal import textquery
 from portal.cases.lifecycle import perform
 from portal.extensions import db
 from portal.models import Case, CaseSequence, Channel, Kind, LocationType, Role, User
@@ -77,16 +78,16 @@ def find_residents(query: str, viewer: User, limit: int = 10) -> list[User]:
     """Residents of the viewer's estates matching a name, phone or unit such as `3栋-1201` or `1201`."""
     from portal.scopes import in_estates
     from portal.models import Building, Unit
-    q = query.strip()
-    if not q:
+    if not textquery.clean(query):
         return []
-    like = f"%{q}%"
+    like, esc = textquery.contains(query), textquery.ESCAPE
     stmt = (
         select(User).outerjoin(Unit, User.unit_id == Unit.id).outerjoin(Building)
         .where(User.role == Role.RESIDENT, User.active.is_(True), in_estates(viewer, Building.estate_id))
         .where(
-            User.display_name.ilike(like) | User.phone.ilike(like) | User.username.ilike(like)
-            | Unit.number.ilike(like) | (Building.name + "-" + Unit.number).ilike(like)
+            User.display_name.ilike(like, escape=esc) | User.phone.ilike(like, escape=esc)
+            | User.username.ilike(like, escape=esc) | Unit.number.ilike(like, escape=esc)
+            | (Building.name + "-" + Unit.number).ilike(like, escape=esc)
         )
         .order_by(User.display_name).limit(limit)
     )

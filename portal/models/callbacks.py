@@ -118,6 +118,9 @@ class CallbackRecord(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     # Second reopening of the case through a dissatisfied callback: to be escalated.
     escalate: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Where an online answer came from (the survey form): the client's address and browser.
+    client_address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
 
     task: Mapped[CallbackTask] = relationship()
     caller: Mapped[User | None] = relationship()

@@ -226,3 +226,14 @@ class Attachment(db.Model):
     stage: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     case: Mapped[Case] = relationship()
+
+
+class CaseTerm(db.Model):
+    """One two-character piece of a case's searchable text: the app's index for free-text search
+    (portal.search keeps it)."""
+
+    __tablename__ = "case_term"
+    __table_args__ = (Index("ix_case_term_case", "case_id"),)
+
+    term: Mapped[str] = mapped_column(String(2), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)

@@ -167,5 +167,6 @@ def retry_failed_bulk(channel: str = "", reason: str = "", scope=None) -> int:
     if channel:
         stmt = stmt.where(Notification.channel == channel)
     if reason:
-        stmt = stmt.where(or_(Notification.last_error == reason, Notification.last_error.startswith(reason + ":")))
+        stmt = stmt.where(or_(Notification.last_error == reason,
+                              Notification.last_error.startswith(reason + ":", autoescape=True)))
     return len(_reset(stmt))

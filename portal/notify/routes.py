@@ -14,7 +14,7 @@ from portal.models import Notification, Role
 from portal.notify import bp
 from portal.notify.jobs import reason_of, retry_failed, retry_failed_bulk
 from portal.notify.outbox import unread_count
-from portal.pagination import paginate
+from portal.pagination import page_number, paginate
 from portal.timeutil import utcnow
 
 PAGE_SIZE = 20
@@ -22,7 +22,7 @@ PAGE_SIZE = 20
 
 def _page(stmt):
     """The page of stmt the query string asks for."""
-    return paginate(stmt, request.args.get("page", 1, type=int), PAGE_SIZE)
+    return paginate(stmt, page_number(request.args.get("page")), PAGE_SIZE)
 
 
 @bp.route("/notifications/bell")

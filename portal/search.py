@@ -1,0 +1,122 @@
+"""Free-text search over cases that an index can serve, for Chinese as typed (two characters: 漏水, 电梯).
+
+A B-tree or trigram index cannot serve `ILIKE '%漏水%'`, so the app keeps its own: `case_term` holds
+every distinct two-character piece (bigram) of each case's searchable text, lower-cased. A query of
+two or more characters can only be inside a text that contains all of its bigrams, so the index
+yields a small candidate set and the ordinary substring match, run on those candidates only, makes
+the answer exactly what the substring scan would give (tests/test_search.py compares them). A
+one-character query falls back to the scan.
+
+The terms are written when a case is inserted or one of its searchable columns changes (mapper
+events, connected by `init_app`), and by `reindex` after bulk inserts that bypass the ORM.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import delete, event, func, insert, inspect, or_, select
+from sqlalchemy.orm import Mapper, aliased
+
+from portal import textquery
+from portal.extensions import db
+from portal.models import Case
+from portal.models.cases import CaseTerm
+
+# The case's own columns that free-text search reads.
+FIELDS = ("number", "description", "location", "contact_name", "subject")
+
+
+def bigrams(text: str) -> set[str]:
+    """The distinct two-character pieces of `text`, lower-cased."""
+    low = (text or "").lower()
+    return {low[i:i + 2] for i in range(len(low) - 1)}
+
+
+def terms_of(values: Iterable[str]) -> set[str]:
+    """The index terms of a case's searchable texts (each text on its own: no piece spans two)."""
+    out: set[str] = set()
+    for value in values:
+        out |= bigrams(value)
+    return out
+
+
+def case_text_ids(q: str):
+    """A SELECT of the ids of cases whose own searchable columns contain `q` (case-insensitive).
+
+    Two characters are one bigram: its postings are the answer. Longer queries start from the
+    rarest of their bigrams (one probe statement counts each posting list, capped), keep the cases
+    that have every other bigram too (index lookups, not whole posting lists) and run the
+    substring match on those only. One character falls back to the scan."""
+    q = textquery.clean(q)
+    low = q.lower()
+    pattern = textquery.contains(q)
+    text_match = or_(*(getattr(Case, name).ilike(pattern, escape=textquery.ESCAPE) for name in FIELDS))
+    grams = bigrams(low)
+    if not grams:
+        return select(Case.id).where(text_match)
+    if len(low) == 2:
+        return select(CaseTerm.case_id).where(CaseTerm.term == low)
+    driver, *others = sorted(grams, key=lambda g: (_posting_sizes(grams)[g], g))
+    other = aliased(CaseTerm)
+    hits = select(CaseTerm.case_id).where(CaseTerm.term == driver, *(
+        select(other.case_id).where(other.term == g, other.case_id == CaseTerm.case_id).exists() for g in others
+    )).cte(f"hits_{abs(hash(low)) % 10**8}").prefix_with("MATERIALIZED")  # the index first, then the texts
+    return select(Case.id).join(hits, Case.id == hits.c.case_id).where(text_match)
+
+
+def _posting_sizes(grams: set[str], cap: int = 5000) -> dict[str, int]:
+    """How many cases have each bigram, counted up to `cap` (enough to pick the rarest): one statement."""
+    ordered = sorted(grams)
+    counts = [select(func.count()).select_from(
+        select(CaseTerm.case_id).where(CaseTerm.term == g).limit(cap).subquery()).scalar_subquery()
+        for g in ordered]
+    row = db.session.execute(select(*counts)).one()
+    return dict(zip(ordered, row))
+
+
+def _write_terms(connection, case_id: int, values: Iterable[str], replace: bool) -> None:
+    if replace:
+        connection.execute(delete(CaseTerm).where(CaseTerm.case_id == case_id))
+    rows = [{"case_id": case_id, "term": t} for t in terms_of(values)]
+    if rows:
+        connection.execute(insert(CaseTerm), rows)
+
+
+def _after_insert(_mapper: Mapper, connection, target: Case) -> None:
+    _write_terms(connection, target.id, (getattr(target, name) or "" for name in FIELDS), replace=False)
+
+
+def _after_update(_mapper: Mapper, connection, target: Case) -> None:
+    state = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in FIELDS):
+        _write_terms(connection, target.id, (getattr(target, name) or "" for name in FIELDS), replace=True)
+
+
+def init_app(_app) -> None:
+    """Keep the index as cases are written through the ORM (once per process, however many apps)."""
+    for name, fn in (("after_insert", _after_insert), ("after_update", _after_update)):
+        if not event.contains(Case, name, fn):
+            event.listen(Case, name, fn)
+
+
+def reindex(batch: int = 2000, only_missing: bool = False) -> int:
+    """Rebuild the terms of every case (or of cases that have none); returns the cases indexed.
+
+    For bulk inserts that bypass the ORM (benchmarks, imports, the migration). Commits per batch."""
+    done, last = 0, 0
+    columns = [Case.id, *(getattr(Case, name) for name in FIELDS)]
+    while True:
+        stmt = select(*columns).where(Case.id > last).order_by(Case.id).limit(batch)
+        if only_missing:
+            stmt = stmt.where(~select(CaseTerm.case_id).where(CaseTerm.case_id == Case.id).exists())
+        rows = db.session.execute(stmt).all()
+        if not rows:
+            return done
+        ids = [r[0] for r in rows]
+        db.session.execute(delete(CaseTerm).where(CaseTerm.case_id.in_(ids)))
+        terms = [{"case_id": r[0], "term": t} for r in rows for t in terms_of(v or "" for v in r[1:])]
+        if terms:
+            db.session.execute(insert(CaseTerm), terms)
+        db.session.commit()
+        done += len(rows)
+        last = ids[-1]

@@ -1,0 +1,118 @@
+"""Free-text search through the bigram index answers exactly what the substring scan answers."""
+from __future__ import annotations
+
+import random
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import func, select, update
+
+from portal import search, textquery
+from portal.board.query import filtered
+from portal.extensions import db
+from portal.models import Case
+from portal.models.cases import CaseTerm
+from tests import factories
+
+# A small alphabet, so that generated queries hit often; with the LIKE wildcards and ASCII of both cases.
+ALPHABET = "漏水电梯门禁噪音楼道aAbB1-%_ "
+
+
+def _reference(q: str) -> set[int]:
+    """The substring scan, in Python: cases whose own searchable columns contain q (any case)."""
+    low = q.lower()
+    return {c.id for c in db.session.scalars(select(Case))
+            if any(low in (getattr(c, name) or "").lower() for name in search.FIELDS)}
+
+
+def _indexed(q: str) -> set[int]:
+    return set(db.session.scalars(search.case_text_ids(q)))
+
+
+def _corpus(people, n: int = 40, seed: int = 7) -> list[Case]:
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(n):
+        text = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(3, 14)))
+        cases.append(factories.case(people["resident"], description=text,
+                                    location="".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 4)))))
+    db.session.commit()
+    return cases
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+
+
+def test_the_index_answers_what_the_substring_scan_answers(app, people, data):
+    if not db.session.scalar(select(func.count(Case.id))):
+        _corpus(people)
+    texts = [c.description for c in db.session.scalars(select(Case))]
+    # Either a piece of a stored text (a hit) or anything typed from the alphabet (mostly misses).
+    source = data.draw(st.sampled_from(texts))
+    start = data.draw(st.integers(0, max(0, len(source) - 1)))
+    q = data.draw(st.one_of(
+        st.just(source[start:start + data.draw(st.integers(1, 5))]),
+        st.text(alphabet=ALPHABET, min_size=1, max_size=5),
+    ))
+    q = textquery.clean(q)  # as the board searches it
+    if not q:
+        return
+    assert _indexed(q) == _reference(q), q
+
+
+def test_wildcards_are_taken_literally(app, people):
+    a = factories.case(people["resident"], description="折扣100%退还")
+    b = factories.case(people["resident"], description="电梯 a_b 停了")
+    factories.case(people["resident"], description="没有通配符的文字")
+    db.session.commit()
+    assert _indexed("%") == {a.id}
+    assert _indexed("_") == {b.id}
+    assert _indexed("0%") == {a.id}
+    assert _indexed("a_b") == {b.id}
+    assert _indexed("a%b") == set()
+
+
+def test_terms_follow_a_changed_description(app, people):
+    c = factories.case(people["resident"], description="厨房漏水")
+    db.session.commit()
+    assert _indexed("漏水") == {c.id}
+    c.description = "电梯停运"
+    db.session.commit()
+    assert _indexed("漏水") == set()
+    assert _indexed("电梯") == {c.id}
+
+
+def test_reindex_fills_cases_inserted_without_the_orm(app, people):
+    c = factories.case(people["resident"], description="门禁损坏")
+    db.session.commit()
+    db.session.execute(CaseTerm.__table__.delete())
+    db.session.execute(update(Case).where(Case.id == c.id).values(subject="垃圾清运"))
+    db.session.commit()
+    assert _indexed("门禁") == set()
+    assert search.reindex(batch=1) >= 1
+    assert _indexed("门禁") == {c.id}
+    assert _indexed("清运") == {c.id}
+
+
+def test_the_board_finds_by_text_by_resident_and_by_unit(app, people):
+    def found(q):
+        return set(db.session.scalars(filtered(Case.id > 0, {"q": q}).with_only_columns(Case.id)))
+
+    mine = factories.case(people["resident"], description="阳台漏水严重")  # 张三, the first unit
+    theirs = factories.case(people["other_resident"], description="夜间噪音")  # 李四, the second unit
+    db.session.commit()
+    assert found("漏水") == {mine.id}
+    assert found("张三") == {mine.id}
+    assert found("李四") == {theirs.id}
+    unit = people["ref"]["units"][1]
+    assert theirs.id in found(f"{unit.building.name}-{unit.number}")
+    assert found("没有这样的文字") == set()
+
+
+def test_the_board_search_with_percent_matches_only_a_literal_percent(client, people, as_):
+    factories.case(people["resident"], description="普通的描述")
+    pct = factories.case(people["resident"], description="收费多了20%")
+    db.session.commit()
+    html = as_("clerk").get("/board?q=%25").get_data(as_text=True)
+    assert pct.number in html
+    assert "普通的描述" not in html
