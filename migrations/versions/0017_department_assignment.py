@@ -1,7 +1,7 @@
 """department work: the case's technician, the department head, before/after photos (issue 15)
 
 Revision ID: 0017
-Revises: 0020
+Revises: 0021
 Create Date: 2026-11-30 19:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0020'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
