@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from flask import g, has_app_context
+
 from sqlalchemy import delete, event, func, insert, inspect, or_, select
 from sqlalchemy.orm import Mapper, aliased
 
@@ -56,10 +58,11 @@ def case_text_ids(q: str):
         return select(Case.id).where(text_match)
     if len(low) == 2:
         return select(CaseTerm.case_id).where(CaseTerm.term == low)
-    driver, *others = sorted(grams, key=lambda g: (_posting_sizes(grams)[g], g))
+    sizes = _posting_sizes(grams)
+    driver, *others = sorted(grams, key=lambda gram: (sizes[gram], gram))
     other = aliased(CaseTerm)
     hits = select(CaseTerm.case_id).where(CaseTerm.term == driver, *(
-        select(other.case_id).where(other.term == g, other.case_id == CaseTerm.case_id).exists() for g in others
+        select(other.case_id).where(other.term == gram, other.case_id == CaseTerm.case_id).exists() for gram in others
     )).cte(f"hits_{abs(hash(low)) % 10**8}").prefix_with("MATERIALIZED")  # the index first, then the texts
     return select(Case.id).join(hits, Case.id == hits.c.case_id).where(text_match)
 
@@ -67,11 +70,15 @@ def case_text_ids(q: str):
 def _posting_sizes(grams: set[str], cap: int = 5000) -> dict[str, int]:
     """How many cases have each bigram, counted up to `cap` (enough to pick the rarest): one statement."""
     ordered = sorted(grams)
+    memo = g.setdefault("search_postings", {}) if has_app_context() else {}  # a list builds its query twice
+    if tuple(ordered) in memo:
+        return memo[tuple(ordered)]
     counts = [select(func.count()).select_from(
-        select(CaseTerm.case_id).where(CaseTerm.term == g).limit(cap).subquery()).scalar_subquery()
-        for g in ordered]
+        select(CaseTerm.case_id).where(CaseTerm.term == gram).limit(cap).subquery()).scalar_subquery()
+        for gram in ordered]
     row = db.session.execute(select(*counts)).one()
-    return dict(zip(ordered, row))
+    memo[tuple(ordered)] = dict(zip(ordered, row))
+    return memo[tuple(ordered)]
 
 
 def _write_terms(connection, case_id: int, values: Iterable[str], replace: bool) -> None:
