@@ -35,10 +35,12 @@ ACCOUNTS = [  # username, name, role, department code, (building, unit), phone
     ("clerk1", "王芳", Role.CLERK, None, None, "13900000001"),
     ("eng1", "刘强", Role.DEPARTMENT, "engineering", None, "13900000002"),
     ("sec1", "陈军", Role.DEPARTMENT, "security", None, "13900000003"),
+    ("tech1", "黄磊", Role.DEPARTMENT, "engineering", None, "13900000006"),  # a technician of eng1's department
     ("manager1", "赵敏", Role.MANAGER, None, None, "13900000004"),
     ("manager2", "孙浩", Role.MANAGER, None, None, "13900000005"),  # site manager: level-2 escalations
 ]
 SITE_MANAGERS = {"manager2"}
+DEPARTMENT_HEADS = {"eng1", "sec1"}  # assign their department's cases to its technicians
 COMPANY_DEPARTMENTS = {"finance"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["秀英", "建国", "丽", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "霞", "平", "刚", "桂英"]
@@ -113,6 +115,7 @@ def seed_reference() -> dict:
                         department_id=deps[dep].id if dep else None)
             user.password_hash = hashed.password_hash
             user.manager_level = 2 if username in SITE_MANAGERS else 1
+            user.department_head = username in DEPARTMENT_HEADS
             db.session.add(user)
         users[username] = user
     ref_hash = hashed.password_hash

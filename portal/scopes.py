@@ -155,3 +155,20 @@ def notifications_clause(user: User, own: bool = True):
     if own:
         return and_(Notification.user_id == user.id, or_(Notification.case_id.is_(None), about))
     return or_(about, Notification.case_id.is_(None)) if estate_ids(user) is None else about
+
+
+# --- department staff -----------------------------------------------------------------------
+
+def department_staff(department_id: int | None, estate_id: int | None) -> list[User]:
+    """Active staff of a department who work for the case's estate: those who see its cases.
+
+    An estate department's staff work for its estate; a company-wide department
+    (Department.estate_id NULL) has staff per estate or company-level, and only those
+    who work for the case's estate see it (the rule of `can_view`).
+    """
+    if department_id is None:
+        return []
+    staff = db.session.scalars(select(User).where(
+        User.role == Role.DEPARTMENT, User.department_id == department_id, User.active.is_(True))
+        .order_by(User.department_head.desc(), User.display_name, User.id))
+    return [u for u in staff if sees_estate(u, estate_id)]

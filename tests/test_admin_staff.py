@@ -153,3 +153,23 @@ def test_staff_list_searches_and_filters_by_role(org, client_of):
     html = c.get("/admin/staff?q=清风苑&role=clerk", headers={"HX-Request": "true", "HX-Target": "staff-list"})
     part = html.get_data(as_text=True)
     assert "<html" not in part and org["b_manager"].display_name not in part and org["b_clerk"].display_name in part
+
+
+def test_a_manager_makes_a_department_account_its_head_and_the_audit_log_says_so(org, client_of):
+    eng = org["eng"]
+    c = client_of("manager")
+    data = fields(org, display_name=eng.display_name, role="department", department_id=str(eng.department_id),
+                  department_head="y")
+    assert post(c, f"/admin/staff/{eng.id}", data).status_code == 302
+    assert reload(eng).department_head is True
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_type == "user",
+                                                       AuditEntry.object_id == str(eng.id))
+                              .order_by(AuditEntry.id.desc()).limit(1))
+    assert json.loads(entry.after)["department_head"] is True
+    data.pop("department_head")
+    post(c, f"/admin/staff/{eng.id}", data)
+    assert reload(eng).department_head is False
+    # A clerk is never a department head.
+    clerk = org["clerk"]
+    post(c, f"/admin/staff/{clerk.id}", fields(org, display_name=clerk.display_name, department_head="y"))
+    assert reload(clerk).department_head is False

@@ -157,3 +157,29 @@ def test_new_residents_are_those_the_register_says_moved_in_not_new_accounts(app
     plan_id = jobs.generate_plan(nxt.year, nxt.month)
     planned = {t.resident_id for t in _tasks(plan_id, CallbackKind.NEW_RESIDENT)}
     assert long_ago.id not in planned and moved_out.id not in planned
+
+
+def test_planned_callbacks_are_due_at_the_close_of_a_working_day_not_at_midnight(app, people):
+    _households(people, 12)
+    plan_id = jobs.generate_plan(2026, 10)  # October opens with the National Day holidays
+    due = [t.due_at.astimezone(local_zone()) for t in _tasks(plan_id)]
+    assert due and all((d.hour, d.minute) == (17, 30) for d in due)
+    from portal.sla import calendar
+    cal = calendar.load()
+    assert all(cal.is_working_day(d.date()) for d in due)
+
+
+def test_a_plan_below_the_weekly_minimum_says_so_before_it_is_published(as_, people):
+    _households(people, 6)
+    settings.put("callback_weekly_minimum", 10)
+    db.session.commit()
+    plan_id = jobs.generate_plan(2026, 2)
+    client = as_("manager")
+    page = html(client.get(f"/callbacks/plans/{plan_id}"))
+    warning = page.one(cls="plan-short")
+    assert len(warning.all("li")) == 4 and "10" in warning.text
+    settings.put("callback_weekly_minimum", 0)
+    db.session.commit()
+    assert not html(client.get(f"/callbacks/plans/{plan_id}")).all(cls="plan-short")
+    post(client, f"/callbacks/plans/{plan_id}/publish", {})
+    assert not html(client.get(f"/callbacks/plans/{plan_id}")).all(cls="plan-short")  # published: no warning

@@ -36,7 +36,11 @@ def test_a_worker_and_the_web_find_the_same_subscribers(tmp_path):
     assert worker == web
     found, delivered = web
     assert found["complete"] == ["portal.callbacks.subscribers.on_resolved", "portal.reports.timing.on_complete",
-                                 "portal.sla.hooks.on_action", "portal.sla.notices.notify_resident"]
+                                 "portal.sla.hooks.on_action", "portal.sla.notices.notify_resident",
+                                 "portal.webhooks.events.on_acted"]
+    for name in ("dispatch", "reassign", "reject", "callback_reopen", "instruct", "assign", "hand_over"):
+        assert "portal.department.notices.notify_department" in found[name]
+    assert "portal.department.notices.notify_department" not in found["complete"]
     assert set(found) == set(ACTIONS)  # the clocks listen to every action
     assert delivered == ["on_notice_delivered"]
 

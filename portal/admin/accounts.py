@@ -12,8 +12,8 @@ from portal.extensions import db
 from portal.models import Estate, Role, User
 
 STAFF_ROLES = (Role.CLERK, Role.DEPARTMENT, Role.MANAGER)
-FIELDS = ("display_name", "phone", "email", "role", "department_id", "manager_level", "company_wide",
-          "active", "estate_ids")
+FIELDS = ("display_name", "phone", "email", "role", "department_id", "department_head", "manager_level",
+          "company_wide", "active", "estate_ids")
 # Changing any of these ends the account's sessions at once (SPEC §9).
 SESSION_FIELDS = ("role", "company_wide", "estate_ids", "department_id", "active")
 # No 0/O, 1/l/I: read aloud or copied from a screen without mistakes.
@@ -91,11 +91,12 @@ def apply(actor: User, user: User, values: dict, *, new: bool = False) -> str | 
     role = Role(values["role"])
     after["role"] = role.value
     after["department_id"] = values["department_id"] if role == Role.DEPARTMENT else None
+    after["department_head"] = bool(values.get("department_head")) and role == Role.DEPARTMENT
     after["manager_level"] = values["manager_level"] if role == Role.MANAGER else 1
     if not new:
         _check_last_manager(user, before, after)
     user.display_name, user.phone, user.email = after["display_name"], after["phone"], after["email"]
-    user.role, user.department_id = role, after["department_id"]
+    user.role, user.department_id, user.department_head = role, after["department_id"], after["department_head"]
     user.manager_level, user.company_wide = after["manager_level"], bool(after["company_wide"])
     user.estates = list(db.session.scalars(select(Estate).where(Estate.id.in_(after["estate_ids"] or [-1]))))
     password = None

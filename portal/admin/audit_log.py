@@ -47,7 +47,7 @@ class AuditFilter(FlaskForm):
 FIELDS = {
     "name": _l("Name"), "display_name": _l("Name"), "active": _l("In use"), "position": _l("Order"),
     "phone": _l("Mobile"), "email": _l("E-mail"), "role": _l("Role"), "estate_ids": _l("Estates"),
-    "estate_id": _l("Estate"), "department_id": _l("Department"), "default_department_id": _l("Default department"),
+    "estate_id": _l("Estate"), "department_id": _l("Department"), "department_head": _l("Department head"), "default_department_id": _l("Default department"),
     "manager_level": _l("Manager level"), "company_wide": _l("Company level"), "username": _l("User name"),
     "building_id": _l("Building"), "number": _l("Unit number"), "area": _l("Area (m²)"), "unit_id": _l("Housing unit"),
     "user_id": _l("Resident"), "relation": _l("Relation"), "moved_in": _l("Moved in"), "moved_out": _l("Moved out"),

@@ -54,6 +54,7 @@ class StaffForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired(_l("Choose a role."))])
     estates = SelectMultipleField(_l("Estates"), coerce=int, validators=[Optional()])
     department_id = SelectField(_l("Department"), coerce=int, validators=[Optional()])
+    department_head = BooleanField(_l("Department head (assigns the department's cases)"))
     manager_level = SelectField(_l("Manager level"), coerce=int, validators=[Optional()])
     company_wide = BooleanField(_l("Company level (sees every estate)"))
 

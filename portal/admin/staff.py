@@ -39,6 +39,7 @@ def _values(form) -> dict:
     return {"display_name": form.display_name.data.strip(), "phone": normalise_mobile(phone) or phone or None,
             "email": (form.email.data or "").strip() or None, "role": form.role.data,
             "estate_ids": list(form.estates.data or []), "department_id": form.department_id.data or None,
+            "department_head": bool(form.department_head.data),
             "manager_level": form.manager_level.data or 1, "company_wide": bool(form.company_wide.data)}
 
 
@@ -104,7 +105,8 @@ def _account_page(user, form=None, password=None, created=False, problem=None):
     if form is None:
         form = StaffForm(formdata=None, display_name=user.display_name, phone=user.phone, email=user.email,
                          role=user.role.value, estates=[e.id for e in user.estates],
-                         department_id=user.department_id or 0, manager_level=user.manager_level or 1,
+                         department_id=user.department_id or 0, department_head=user.department_head,
+                         manager_level=user.manager_level or 1,
                          company_wide=user.company_wide)
         _choices(form)
     response = whole_page("admin/staff_account.html", account=user, form=form, button=ButtonForm(),

@@ -15,6 +15,7 @@ from portal.models import Role
 SORT_LABELS = {
     "newest": _l("Newest first"), "oldest": _l("Oldest first"), "updated": _l("Recently updated"),
     "due": _l("Deadline"), "promised": _l("Promised time"), "number": _l("Case number"),
+    "queue": _l("New and returned first, then deadline"),
 }
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
+from sqlalchemy import and_
 from werkzeug.datastructures import MultiDict
 
 from portal import pagination, stamp
@@ -72,14 +73,19 @@ def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> P
 
 
 def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict | None = None,
-              board: bool = False, row_menu: bool = True, page_context=None):
+              board: bool = False, row_menu: bool = True, narrow: tuple | None = None, page_context=None,
+              **extra):
     """A case list page, or its `#case-table` fragment when htmx asks for it.
 
-    `page_context`, a function returning more values for the page template, runs only for the page.
+    `narrow`: (SQL clause, cache key) further narrowing the viewer's cases (a department
+    queue's view); the key must say everything the clause depends on (the user for "mine").
+    `page_context`, a function returning more values for the page template, runs only for the page;
+    `extra` values go to the page template as they are.
     """
     source = request.args if request.args or not defaults else MultiDict(defaults)
     size = current_app.config["BOARD_PAGE_SIZE"]
-    base = stamp.cache_key(str(get_locale()), endpoint, scope_key(user), size)
+    clause, narrow_key = narrow or (None, ())
+    base = stamp.cache_key(str(get_locale()), endpoint, scope_key(user) + tuple(narrow_key), size)
     query_key = tuple(sorted(source.items(multi=True)))
     if source.get("mine"):  # "registered by me" differs between users of the same scope
         query_key += (("\x00user", str(user.id)),)
@@ -114,7 +120,8 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
             narrowing["mine"] = user.id
         count_key = base and ("count", stamp.minute(),
                               tuple(sorted((k, str(v)) for k, v in narrowing.items()))) + base
-        page = rows_page(filtered(visible_cases_clause(user), values, user.id), values.get("sort", "newest"),
+        visible = visible_cases_clause(user) if clause is None else and_(visible_cases_clause(user), clause)
+        page = rows_page(filtered(visible, values, user.id), values.get("sort", "newest"),
                          values.get("page", 1), size, user.role, count_key)
         table = render_template(
             "board/_table.html", page=page, list_endpoint=endpoint,
@@ -132,11 +139,12 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
     if filters is None:
         form, values = bound()
         narrowing = {k: v for k, v in values.items() if k not in ("q", "sort", "page")}
-        defaults_narrowing = {k: v for k, v in (defaults or {}).items() if k not in ("q", "sort", "page")}
+        defaults_narrowing = {k: v for k, v in (defaults or {}).items()
+                              if k not in ("q", "sort", "page") and k in form.data}
         filters = render_template("board/_filters.html", filters=form, list_endpoint=endpoint,
                                   filters_open=narrowing != defaults_narrowing,
                                   show_department=user.role != Role.DEPARTMENT)
         if filters_key:
             stamp.keep(filters_key, filters)
-    return respond(render_template(page_template, filters_html=Markup(filters), table_html=table,
+    return respond(render_template(page_template, filters_html=Markup(filters), table_html=table, **extra,
                                    **(page_context() if page_context else {})))

@@ -21,6 +21,9 @@ SORTS = {
     "due": (Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc()),
     "promised": (Case.promised_at.is_(None), Case.promised_at.asc(), Case.id.asc()),
     "number": (Case.number.asc(),),
+    # The department queue: new and returned work (dispatched, not yet accepted) first, then the
+    # nearest deadline, so a new major case is never buried under old overdue ones.
+    "queue": (Case.status != Status.DISPATCHED, Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc()),
 }
 
 

@@ -23,7 +23,7 @@ from portal.timeutil import fmt_dt
 from portal.timeutil import utcnow
 
 # What a row's "act" menu offers, by role and state (portal.board.routes.row_forms builds the forms).
-ROW_ACTIONS = ("acknowledge", "classify", "dispatch", "accept", "close")
+ROW_ACTIONS = ("acknowledge", "classify", "dispatch", "accept", "take", "close")
 
 
 def actionable_statuses(role: Role) -> frozenset:
@@ -56,6 +56,7 @@ class RowView:
     time_left: str
     promised: str
     actionable: bool
+    assignee: str  # the department's technician, '' when unassigned
 
 
 def _truncate(text: str | None, length: int = 60, leeway: int = 5) -> str:
@@ -85,6 +86,7 @@ ROW_COLUMNS = (
     _name(Unit.number, Unit.id == Case.unit_id, "unit_number"),
     _name(Building.name, (Building.id == Unit.building_id) & (Unit.id == Case.unit_id), "building_name"),
     _name(User.display_name, User.id == Case.resident_id, "resident_name"),
+    _name(User.display_name, User.id == Case.assignee_id, "assignee_name"),
 )
 
 
@@ -108,6 +110,8 @@ class _CaseValues:
             return case.unit.number if case.unit else None
         if name == "resident_name":
             return case.resident.display_name if case.resident else None
+        if name == "assignee_name":
+            return case.assignee.display_name if case.assignee else None
         return getattr(case, name)
 
 
@@ -137,7 +141,7 @@ def row_view(c, now: datetime, actionable: frozenset, t: Labels) -> RowView:
         due_clock=clock_label(c.due_clock) if u and u != "paused" else "",
         time_left=t.time_left(c.due_at, now) if u and u != "paused" else "",
         promised=fmt_dt(c.promised_at, "%m-%d %H:%M") if c.promised_at else "",
-        actionable=c.status in actionable,
+        actionable=c.status in actionable, assignee=c.assignee_name or "",
     )
 
 

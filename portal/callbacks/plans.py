@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal import settings
+from portal.callbacks.rules import end_of_working_day
 from portal.callbacks.service import CallbackError
 from portal.extensions import db
 from portal.models import (
@@ -37,6 +38,11 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=local_zone())
 
 
+def _due(week: tuple[date, date]) -> datetime:
+    """A week's calls are due at the close of its last working day, never at midnight."""
+    return end_of_working_day(week[1] - timedelta(days=1), week[0])
+
+
 def households() -> dict[int, User]:
     """Units with a resident account we can call: unit id -> first resident."""
     rows = db.session.scalars(select(User).where(User.role == Role.RESIDENT, User.active.is_(True),
@@ -58,7 +64,7 @@ def _units_with(kind: CallbackKind, since: datetime, until: datetime | None = No
 def _task(plan, kind, unit_id, resident, week, reason, role=Role.CLERK, case_id=None) -> CallbackTask:
     task = CallbackTask(kind=kind, status=TaskStatus.PLANNED, plan_id=plan.id, unit_id=unit_id,
                         resident_id=resident.id if resident else None, case_id=case_id,
-                        assignee_role=role, not_before=_at(week[0]), due_at=_at(week[1]), reason=reason)
+                        assignee_role=role, not_before=_at(week[0]), due_at=_due(week), reason=reason)
     db.session.add(task)
     return task
 
@@ -174,6 +180,19 @@ def remove_item(task: CallbackTask) -> None:
     if task.plan_id is None or task.status != TaskStatus.PLANNED:
         raise CallbackError(_l("Only households of a draft plan can be removed."))
     task.status, task.outcome, task.closed_at = TaskStatus.CANCELLED, "removed", utcnow()
+
+
+def short_weeks(plan: CallbackPlan) -> list[tuple[date, date, int]]:
+    """(first day, last day, households) of each week below the weekly minimum (SPEC §6: ≥10 a week),
+    counting the plan's households of every estate, for the warning shown before publishing."""
+    minimum = settings.get("callback_weekly_minimum")
+    live = [t for t in plan.tasks if t.status != TaskStatus.CANCELLED and t.not_before is not None]
+    short = []
+    for start, end in weeks(plan.year, plan.month):
+        units = {t.unit_id for t in live if start <= t.not_before.astimezone(local_zone()).date() < end}
+        if len(units) < minimum:
+            short.append((start, end - timedelta(days=1), len(units)))
+    return short
 
 
 def publish(plan: CallbackPlan, user: User) -> int:

@@ -132,3 +132,10 @@ def queue_context(args, user: User, size: int = 20) -> dict:
     list_args = {k: v for k, v in values.items() if k != "page" and v not in (None, "")}
     return {"filters": form, "tab": tab, "page": page, "tab_counts": counts(stmt), "tabs": TABS,
             "list_args": list_args, "now": utcnow(), "L": labels}
+
+
+def next_task(user: User, done: CallbackTask) -> CallbackTask | None:
+    """The task to call after `done`: the earliest due of the user's to-do list (a clerk's: the pool)."""
+    values = {"caller": "clerk"} if user.role == Role.CLERK else {}
+    stmt = base_query(values, user).where(tab_clause("open", utcnow()), CallbackTask.id != done.id)
+    return db.session.scalar(stmt.order_by(CallbackTask.due_at.asc(), CallbackTask.id).limit(1))

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from portal.access import (
     STAFF, can_view_task, estate_ids, get_case_or_404, in_estates, is_filer, public, role_required,
 )
+from portal import settings
 from portal.callbacks import bp, labels, links, plans, sampling, works
 from portal.callbacks.forms import (
     DrawCheckForm, EmptyForm, GeneratePlanForm, PlanItemForm, PromiseAnswerForm, RecordForm, SurveyForm, WorksForm,
 )
 from portal.callbacks.links import read_token
-from portal.callbacks.queue import queue_context
+from portal.callbacks.queue import next_task, queue_context
 from portal.callbacks.service import (
     AlreadyDone, CallbackError, answer_promise, answer_survey, may_record, record_callback, survey_task,
 )
@@ -31,7 +32,10 @@ from portal.timeutil import local_now, local_zone, utcnow
 
 bp.add_app_template_global(survey_task, "pending_survey")
 
-def _outcome_message(code: str) -> str:
+def _outcome_message(code: str, case=None) -> str:
+    if code == "opened":
+        return _("Callback recorded: the resident is dissatisfied, so case %(number)s was opened "
+                 "(found during a callback) for the desk to classify and dispatch.", number=case.number)
     return {
         "done": _("Callback recorded."),
         "reopened": _("Callback recorded: the resident is dissatisfied, the case is reopened to its department "
@@ -56,7 +60,7 @@ def _record_data(form: RecordForm) -> dict:
     return data
 
 
-def _panel_context(task: CallbackTask, form=None, answer_form=None, notice=None) -> dict:
+def _panel_context(task: CallbackTask, form=None, answer_form=None, notice=None, following=None) -> dict:
     case = task.case
     promises = list(db.session.scalars(select(CallbackPromise).where(CallbackPromise.task_id == task.id)
                                        .order_by(CallbackPromise.id)))
@@ -67,7 +71,8 @@ def _panel_context(task: CallbackTask, form=None, answer_form=None, notice=None)
             "form": form or RecordForm(formdata=None), "answer_form": answer_form or PromiseAnswerForm(formdata=None),
             "may_record": may_record(current_user, task), "survey_sms": links.sent(task),
             "survey_phone": links.mask(resident.phone) if resident else None, "mask": links.mask,
-            "empty": EmptyForm(formdata=None), "draw_check": draw_check, "notice": notice, "L": labels}
+            "empty": EmptyForm(formdata=None), "draw_check": draw_check, "notice": notice,
+            "next_task": following, "L": labels}
 
 
 @bp.route("/callbacks")
@@ -115,7 +120,8 @@ def record(task_id: int):
         try:
             outcome = record_callback(task, current_user, _record_data(form))
             db.session.commit()
-            return _panel_response(task, changed=True, notice=_outcome_message(outcome.code))
+            return _panel_response(task, changed=True, notice=_outcome_message(outcome.code, outcome.case),
+                                   following=next_task(current_user, task))
         except CallbackError as exc:
             db.session.rollback()
             _blame(form, exc)
@@ -288,7 +294,8 @@ def _plan_page(plan, form):
     by_week = [(start, end - timedelta(days=1), [t for t in tasks if t.not_before and start <= t.not_before.astimezone(local_zone()).date() < end])
                for start, end in slots]
     return render_template("callbacks/plan.html", plan=plan, form=form, by_week=by_week, total=len(tasks),
-                           empty=EmptyForm(formdata=None), L=labels)
+                           empty=EmptyForm(formdata=None), L=labels, short_weeks=plans.short_weeks(plan),
+                           weekly_minimum=settings.get("callback_weekly_minimum"))
 
 
 @bp.route("/callbacks/plan-items/<int:task_id>/remove", methods=["POST"])

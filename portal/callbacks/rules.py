@@ -45,5 +45,27 @@ def callback_due(case) -> datetime:
 
 
 def retry_at(now: datetime) -> datetime:
-    """When to try an unreachable resident again."""
-    return now + timedelta(hours=settings.get("callback_retry_hours"))
+    """When to try an unreachable resident again: after the set hours, inside working hours
+    (a retry that would fall at 21:27 or on a holiday moves to the next working morning)."""
+    return within_working_hours(now + timedelta(hours=settings.get("callback_retry_hours")))
+
+
+def within_working_hours(moment: datetime) -> datetime:
+    """`moment` if it is working time, else the next opening of the working calendar."""
+    return calendar.load().add_work(moment, 0)
+
+
+def end_of_working_day(last, first=None) -> datetime:
+    """The close of the last working day from `first` to `last` (a planned callback's due time);
+    when that span has none (a holiday week), the close of the next working day after it."""
+    cal = calendar.load()
+    day = last
+    while first is not None and day >= first and not cal.is_working_day(day):
+        day -= timedelta(days=1)
+    if first is None or day < first:
+        day = last
+        for _ in range(60):
+            if cal.is_working_day(day):
+                break
+            day += timedelta(days=1)
+    return datetime.combine(day, cal.end, cal.zone)

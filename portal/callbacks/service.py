@@ -5,18 +5,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.exc import IntegrityError
 
 from portal import settings
 from portal.callbacks.rules import callback_due, retry_at
 from portal.callbacks.sampling import draw, month_seed
+from portal.callbacks.labels import KIND, label
+from portal.cases.intake import register_case
 from portal.cases.lifecycle import ACTIONS, perform
 from portal.extensions import db
 from portal.sla import calendar, deadlines
 from portal.models import (
-    CallbackKind, CallbackPromise, CallbackRecord, CallbackTask, Case, Kind, Method, Role, Satisfaction,
+    CallbackKind, CallbackPromise, CallbackRecord, CallbackTask, Case, Channel, Kind, Method, Role, Satisfaction,
     Severity, Status, TaskStatus, User,
 )
 from portal.timeutil import fmt_dt, local_zone, utcnow
@@ -112,10 +114,18 @@ def cancel_superseded(case: Case, at: datetime | None = None) -> int:
 
 # --- recording a callback ----------------------------------------------------------------
 
+def dissatisfied_before(case: Case) -> int:
+    """Dissatisfied callbacks already recorded on this case (a rejected outcome is not one)."""
+    return db.session.scalar(select(func.count(CallbackRecord.id)).where(
+        CallbackRecord.case_id == case.id, CallbackRecord.reached.is_(True),
+        CallbackRecord.satisfaction == Satisfaction.DISSATISFIED)) or 0
+
+
 @dataclass
 class Outcome:
-    code: str  # done, reopened, attempt, unreachable
+    code: str  # done, reopened, opened, attempt, unreachable
     record: CallbackRecord
+    case: Case | None = None  # "opened": the case the dissatisfied answer opened
 
 
 def may_record(user: User | None, task: CallbackTask) -> bool:
@@ -151,6 +161,7 @@ def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | N
     case = task.case
     reopen = (satisfaction == Satisfaction.DISSATISFIED and case is not None
               and case.status in ACTIONS["callback_reopen"].sources)
+    earlier = dissatisfied_before(case) if reopen else 0
     _claim(task)  # before anything is written: a simultaneous answer stops here
     rec = CallbackRecord(
         task=task, case_id=task.case_id, caller=user, at=now, method=Method(data.get("method") or "phone"),
@@ -160,7 +171,7 @@ def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | N
         shortcomings=(data.get("shortcomings") or "").strip() if reached else "",
         suggestions=(data.get("suggestions") or "").strip() if reached else "",
         confirmed=bool(data.get("confirmed")) and reached, note=(data.get("note") or "").strip(),
-        escalate=reopen and case.reopen_count >= 1,  # this reopening will be the second
+        escalate=reopen and earlier >= 1,  # the second dissatisfied callback
         client_address=(data.get("client_address") or "")[:45], user_agent=(data.get("user_agent") or "")[:300],
     )
     db.session.add(rec)
@@ -175,8 +186,9 @@ def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | N
             code = "reopened"
             if rec.escalate:
                 perform(case, user, "callback_escalate", {"note": str(_l(
-                    "Reopened %(n)d times; the second dissatisfied callback goes to the manager.",
-                    n=case.reopen_count))}, now)
+                    "Dissatisfied at %(callbacks)d callbacks (reopened %(n)d times in all); "
+                    "the case goes to the manager.",
+                    callbacks=earlier + 1, n=case.reopen_count))}, now)
         elif case.status == Status.RESOLVED:
             perform(case, user, "callback", {"note": summary}, now)
         else:
@@ -191,7 +203,22 @@ def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | N
     elif question:
         db.session.flush()
         db.session.add(CallbackPromise(task_id=task.id, record_id=rec.id, question=question, due_at=promised))
+    if case is None and satisfaction == Satisfaction.DISSATISFIED:
+        return Outcome("opened", rec, open_case(task, user, rec, now))
     return Outcome(code, rec)
+
+
+def open_case(task: CallbackTask, user: User, rec: CallbackRecord, at: datetime) -> Case:
+    """A dissatisfied routine, works or visit callback (no case behind it) opens a complaint through
+    the "found during a callback" channel, the answer attached on its timeline. The desk classifies it."""
+    summary = summarize(rec)
+    what = (rec.shortcomings or rec.note or "").strip()
+    description = "\n".join(p for p in (str(_l("Dissatisfied at a callback (%(kind)s).",
+                                                kind=label(KIND, task.kind))), what) if p)
+    case = register_case(actor=user, resident=task.resident, kind=Kind.COMPLAINT, channel=Channel.CALLBACK,
+                         description=description, request=rec.suggestions or "", unit_id=task.unit_id, at=at)
+    perform(case, user, "callback_note", {"note": summary}, at)
+    return case
 
 
 def _claim(task: CallbackTask) -> None:

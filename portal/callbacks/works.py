@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal import settings
 from portal.callbacks.plans import households
+from portal.callbacks.rules import end_of_working_day
 from portal.callbacks.sampling import draw, month_of, month_seed
 from portal.extensions import db
 from portal.models import Building, CallbackKind, CallbackTask, MaintenanceWork, Role, TaskStatus, Unit, User
@@ -31,7 +32,8 @@ def sample(work: MaintenanceWork) -> int:
     percent = settings.get("callback_works_sample_percent")
     start = datetime.combine(work.completed_on, time.min, tzinfo=local_zone())
     not_before = start + timedelta(days=settings.get("callback_works_after_days"))
-    due = start + timedelta(days=settings.get("callback_works_within_days"))
+    due = end_of_working_day(work.completed_on + timedelta(days=settings.get("callback_works_within_days")),
+                             work.completed_on)
     have = set(db.session.scalars(select(CallbackTask.unit_id).where(CallbackTask.work_id == work.id)))
     units = db.session.scalars(select(Unit.id).where(Unit.building_id.in_([b.id for b in work.buildings]))
                                .order_by(Unit.id))

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from portal import org
 from portal.extensions import db
 from portal.models import Case, Department, Role, Status, User
+from portal.scopes import department_staff
 
 S = Status
 STAFF = frozenset({Role.CLERK, Role.MANAGER})
@@ -30,7 +31,7 @@ CASE_FIELDS = MappingProxyType({
     "promised_at": PUBLIC, "third_party": PUBLIC, "explanation": PUBLIC, "completion_note": PUBLIC,
     "category_id": PUBLIC, "department_id": PUBLIC, "confirmed_at": PUBLIC,
     "severity": INTERNAL, "urgent": INTERNAL, "group_complaint": INTERNAL, "agitated": INTERNAL,
-    "owner_id": INTERNAL, "supervisor_visit": INTERNAL, "deadlines": INTERNAL,
+    "owner_id": INTERNAL, "supervisor_visit": INTERNAL, "deadlines": INTERNAL, "assignee_id": INTERNAL,
 })
 
 
@@ -55,6 +56,13 @@ class Action:
     offered: bool = True  # False: taken from another screen (the callback queue), not the case page
     # Every input the action reads and every text it records, with its audience (PUBLIC/INTERNAL).
     audience: Mapping[str, str] | None = field(default=None, compare=False)
+    # A further condition on the user and the case (the department head, the case's technician).
+    when: Callable | None = field(default=None, compare=False)
+
+    def allows(self, user: User, case: Case) -> bool:
+        """Role, state and the further condition: whether `user` may do this to `case` now."""
+        return (user.role in self.roles and case.status in self.sources
+                and (self.when is None or bool(self.when(user, case))))
 
 
 ACTIONS: dict[str, Action] = {}
@@ -64,12 +72,12 @@ class AudienceError(Exception):
     """An action records something whose audience is not declared in the table."""
 
 
-def action(name, label, roles, sources, target=None, public=True, offered=True, audience=None):
+def action(name, label, roles, sources, target=None, public=True, offered=True, audience=None, when=None):
     """Register an action; the decorated function applies its data to the case at `at` and returns
     its texts by input name ({"note": ...}); `audience` says who reads each of them."""
     def wrap(fn):
         ACTIONS[name] = Action(name, label, frozenset(roles), frozenset(sources), target, fn, public, offered,
-                               None if audience is None else MappingProxyType(dict(audience)))
+                               None if audience is None else MappingProxyType(dict(audience)), when)
         return fn
     return wrap
 
@@ -202,12 +210,59 @@ def _reassign(case: Case, user: User, data: dict, at: datetime) -> dict:
     if dep.id == case.department_id:
         raise TransitionError(_l("The case is already with this department."), field="department_id")
     case.department_id = dep.id
+    case.assignee_id = None  # the new department assigns its own technician
     return {"department_id": str(_l("Transferred to %(department)s", department=dep.name)),
             "note": data.get("note"), "message": data.get("message")}
 
 
+# Within the department (internal): the head assigns a technician, a technician takes an
+# unassigned case (抢单), the case's technician hands it over to a colleague.
+DEPARTMENT_WORK = frozenset({S.DISPATCHED, S.IN_PROGRESS, S.THIRD_PARTY, S.WAITING_RESIDENT})
+COLLEAGUE = {"assignee_id": I, "note": I}
+
+
+def _colleague(case: Case, data: dict, message) -> User:
+    chosen = next((u for u in department_staff(case.department_id, case.estate_id)
+                   if u.id == (data.get("assignee_id") or 0)), None)
+    if chosen is None:
+        raise TransitionError(message, field="assignee_id")
+    return chosen
+
+
+@action("assign", _l("Assign a technician"), {Role.DEPARTMENT}, DEPARTMENT_WORK, public=False,
+        audience=COLLEAGUE, when=lambda user, case: user.department_head)
+def _assign(case: Case, user: User, data: dict, at: datetime) -> dict:
+    chosen = _colleague(case, data, _l("Choose a technician of the department."))
+    if chosen.id == case.assignee_id:
+        raise TransitionError(_l("The case is already assigned to %(name)s.", name=chosen.display_name),
+                              field="assignee_id")
+    case.assignee_id = chosen.id
+    return {"assignee_id": chosen.display_name, "note": data.get("note")}
+
+
+@action("take", _l("Take this case"), {Role.DEPARTMENT}, DEPARTMENT_WORK, public=False,
+        audience={}, when=lambda user, case: case.assignee_id is None)
+def _take(case: Case, user: User, data: dict, at: datetime) -> dict:
+    if case.assignee_id is not None:  # someone took it a moment earlier
+        raise TransitionError(_l("A colleague has already taken this case."))
+    case.assignee_id = user.id
+    return {}  # the event's actor is who took it
+
+
+@action("hand_over", _l("Hand over"), {Role.DEPARTMENT}, DEPARTMENT_WORK, public=False,
+        audience=COLLEAGUE, when=lambda user, case: case.assignee_id == user.id)
+def _hand_over(case: Case, user: User, data: dict, at: datetime) -> dict:
+    chosen = _colleague(case, data, _l("Choose the colleague who takes the case over."))
+    if chosen.id == user.id:
+        raise TransitionError(_l("Choose a colleague other than yourself."), field="assignee_id")
+    case.assignee_id = chosen.id
+    return {"assignee_id": chosen.display_name, "note": data.get("note")}
+
+
 @action("accept", _l("Accept"), {Role.DEPARTMENT}, {S.DISPATCHED}, S.IN_PROGRESS, audience={"note": I})
 def _accept(case: Case, user: User, data: dict, at: datetime) -> dict:
+    if case.assignee_id is None:  # whoever accepts an unassigned case has it
+        case.assignee_id = user.id
     return {"note": data.get("note")}
 
 
@@ -225,12 +280,20 @@ def _plan(case: Case, user: User, data: dict, at: datetime) -> dict:
     return {"finding": case.finding, "plan": case.plan}
 
 
-@action("complete", _l("Report completion"), {Role.DEPARTMENT}, {S.IN_PROGRESS}, S.RESOLVED, audience={"note": P})
+@action("complete", _l("Report completion"), {Role.DEPARTMENT}, {S.IN_PROGRESS}, S.RESOLVED,
+        audience={"note": P, "resident_confirmation": P})
 def _complete(case: Case, user: User, data: dict, at: datetime) -> dict:
     case.completion_note = _require(data, "note", _l("Describe what was done."))
     case.resolved_at = at
     case.confirmed_at = None
-    return {"note": case.completion_note}
+    if not data.get("resident_present"):
+        return {"note": case.completion_note}
+    # The resident confirms on the technician's phone: the outcome is confirmed, as by `confirm`.
+    name = _require(data, "resident_confirmation",
+                    _l("The resident types their name to confirm, or untick the box."))
+    case.confirmed_at = at
+    return {"note": case.completion_note,
+            "resident_confirmation": str(_l("Confirmed on site by the resident: %(name)s", name=name))}
 
 
 @action("third_party", _l("Third-party responsibility"), {Role.DEPARTMENT}, {S.DISPATCHED, S.IN_PROGRESS},

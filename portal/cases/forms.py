@@ -83,7 +83,24 @@ class PlanForm(VersionedForm):
 class CompleteForm(VersionedForm):
     note = TextAreaField(_l("What was done"),
                          validators=[DataRequired(_l("Describe what was done.")), Length(max=NOTE_MAX)])
-    photos = MultipleFileField(_l("Photos (up to 5)"))
+    photos_before = MultipleFileField(_l("Photos before the work (up to 5)"))
+    photos = MultipleFileField(_l("Photos after the work (up to 5)"))
+    # The resident, when present, confirms on the technician's phone by typing their name.
+    resident_present = BooleanField(_l("The resident is here and confirms the work"))
+    resident_confirmation = StringField(_l("Resident: type your name to confirm"),
+                                        validators=[Optional(), Length(max=50)])
+
+    def validate_resident_confirmation(self, field):
+        from wtforms.validators import ValidationError
+        if self.resident_present.data and not (field.data or "").strip():
+            raise ValidationError(_l("The resident types their name to confirm, or untick the box."))
+
+
+class AssignForm(VersionedForm):
+    """The head assigns a technician; the case's technician hands it over (choices: the department's staff)."""
+    assignee_id = SelectField(_l("Technician"), coerce=int,
+                              validators=[InputRequired(_l("Choose a technician of the department."))])
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=NOTE_MAX)])
 
 
 class ThirdPartyForm(VersionedForm):
@@ -108,6 +125,9 @@ ACTION_FORMS = {
     "resume": NoteForm,
     "await_resident": ReasonForm,
     "instruct": InstructionForm,
+    "assign": AssignForm,
+    "take": NoteForm,
+    "hand_over": AssignForm,
     "take_over": NoteForm,
     "cannot_handle": ExplanationForm,
     "confirm": NoteForm,

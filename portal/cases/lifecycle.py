@@ -30,12 +30,12 @@ escalated = _signals.signal("cases-escalated")
 
 def can(user: User, case: Case, name: str) -> bool:
     act = ACTIONS.get(name)
-    return act is not None and user.role in act.roles and case.status in act.sources
+    return act is not None and act.allows(user, case)
 
 
 def allowed_actions(user: User, case: Case) -> list[Action]:
     """Actions this user may take on this case now, in lifecycle order."""
-    return [a for a in ACTIONS.values() if a.offered and user.role in a.roles and case.status in a.sources
+    return [a for a in ACTIONS.values() if a.offered and a.allows(user, case)
             and not (a.name in ("confirm", "reject") and case.confirmed_at is not None)]
 
 
@@ -56,6 +56,8 @@ def perform(case: Case, user: User, name: str, data: dict | None = None, at: dat
             _l("“%(action)s” is not possible while the case is “%(status)s”.",
                action=act.label, status=label(STATUS, case.status))
         )
+    if act.when is not None and not act.when(user, case):
+        raise TransitionError(_l("“%(action)s” is not yours to do on this case.", action=act.label))
     before = case.status
     note, internal = split_notes(act, act.apply(case, user, {} if data is None else data, at) if act.apply else {})
     if act.target is not None:

@@ -115,9 +115,13 @@ def act(case_id: int, name: str):
         return render_row(case, None if outcome.ok else form, name, notice=done)
     if outcome.ok and not targets("case-body"):
         flash(done, "success")
-        return redirect(url_for("cases.detail", case_id=case.id))
-    return render("cases/detail.html", "cases/_case.html", "case-body", notice=done,
-                  **_case_context(case, None if outcome.ok else form))
+        return redirect(url_for("cases.detail", case_id=case.id, _anchor="case-actions"))
+    response = render("cases/detail.html", "cases/_case.html", "case-body", notice=done,
+                      **_case_context(case, None if outcome.ok else form))
+    if outcome.ok:
+        # On a phone the case body is taller than the screen: bring the confirmation into view.
+        response.headers["HX-Reswap"] = "outerHTML show:#action-notice:top"
+    return response
 
 
 @bp.route("/attachments/<int:attachment_id>")

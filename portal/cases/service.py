@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.access import own_estate_choices
-from portal.cases.forms import ACTION_FORMS, ClassifyForm, DispatchForm, NewCaseForm
+from portal.cases.forms import ACTION_FORMS, AssignForm, ClassifyForm, DispatchForm, NewCaseForm
 from portal.cases.lifecycle import ACTIONS, TransitionError, perform
 from portal import org, stamp
 from portal.cases.uploads import UploadError, check_photos, save_photos
 from portal.extensions import db
 from portal.labels import opts
 from portal.models import Case, Category, Department, User
+from portal.scopes import department_staff
 from portal.timeutil import local_now, local_zone
 
 
@@ -74,6 +75,12 @@ def action_form(name: str, case: Case, submitted: bool = False):
         if formdata is None:
             default = org.default_department(case.category, case.estate_id)
             form.department_id.data = default.id if default else 0
+    if isinstance(form, AssignForm):
+        staff = [(u.id, u.display_name) for u in department_staff(case.department_id, case.estate_id)
+                 if not (name == "hand_over" and u.id == case.assignee_id)]
+        form.assignee_id.choices = opts([(0, _("— choose —"))] + staff)
+        if formdata is None:
+            form.assignee_id.data = 0
     if formdata is None:
         form.version.data = str(case.version_id)
     return form
@@ -116,7 +123,7 @@ class Outcome:
 
 
 def _data(form) -> dict:
-    data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version", "photos")}
+    data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version", "photos", "photos_before")}
     if data.get("promised_at") is not None:
         data["promised_at"] = data["promised_at"].replace(tzinfo=local_zone()).astimezone(timezone.utc)
     return data
@@ -125,12 +132,13 @@ def _data(form) -> dict:
 def submit_action(case: Case, user: User, name: str, form) -> Outcome:
     """Validate, check the version the user saw, perform, commit. Never loses input."""
     photos = getattr(form, "photos", None)
+    before = getattr(form, "photos_before", None)  # completion: before and after the work
     valid = form.validate()
-    checked = None
-    if photos is not None:
-        checked = check_photos(photos.data, user)
-        photos.errors = list(photos.errors) + checked.errors
-        valid = valid and not checked.errors
+    checked = {}  # field name -> the photos checked and ready to store
+    for field in (f for f in (before, photos) if f is not None):
+        checked[field.name] = check_photos(field.data, user)
+        field.errors = list(field.errors) + checked[field.name].errors
+        valid = valid and not checked[field.name].errors
     if form.version.data != str(case.version_id):
         form.form_errors.append(_(
             "Someone else changed this case while you were working on it. "
@@ -141,8 +149,12 @@ def submit_action(case: Case, user: User, name: str, form) -> Outcome:
         return Outcome(False, form)
     try:
         event = perform(case, user, name, _data(form))
-        if checked is not None:
-            save_photos(case, user, checked, event)
+        if before is not None:
+            for att in save_photos(case, user, checked[before.name], event):
+                att.stage = "before"
+        if photos is not None:
+            for att in save_photos(case, user, checked[photos.name], event):
+                att.stage = "after" if before is not None else ""
         db.session.commit()
     except UploadError as exc:
         db.session.rollback()

@@ -121,6 +121,8 @@ class Case(db.Model):
     witnesses: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[str] = mapped_column(Text, default="")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    # The technician of the department who has the case (assigned by the head, taken, handed over).
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     first_reply: Mapped[str] = mapped_column(Text, default="")
@@ -165,6 +167,7 @@ class Case(db.Model):
     department: Mapped[Department | None] = relationship()
     registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     deadlines = relationship("Deadline", back_populates="case", order_by="Deadline.id", passive_deletes="all")
     events: Mapped[list[CaseEvent]] = relationship(
         order_by="CaseEvent.id", viewonly=True
@@ -226,6 +229,8 @@ class Attachment(db.Model):
     stored_name: Mapped[str] = mapped_column(String(80), unique=True)
     thumb_name: Mapped[str | None] = mapped_column(String(80))
     thumb_type: Mapped[str | None] = mapped_column(String(50))
+    # "before" / "after" for the technician's completion photos; "" otherwise.
+    stage: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     case: Mapped[Case] = relationship()
 

@@ -138,6 +138,8 @@ class User(UserMixin, db.Model):
     # A resident's home unit (the one a new case defaults to); the household is `Residency`.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    # Department staff: the head assigns the department's cases to its technicians.
+    department_head: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Managers: 1 customer-service manager, 2 site manager (second escalation level).
     manager_level: Mapped[int] = mapped_column(Integer, default=1)

@@ -13,13 +13,14 @@ from portal.timeutil import utcnow
 BATCH = 100
 
 
-def channels_for(user: User, kind: str) -> list[tuple[str, str]]:
-    """(channel, address) pairs: in-app always, e-mail where the person has one; for residents' notices
-    (and escalations) WeChat where they linked the service account, else SMS to their mobile."""
+def channels_for(user: User, kind: str, sms: bool = False) -> list[tuple[str, str]]:
+    """(channel, address) pairs: in-app always, e-mail where the person has one; for residents' notices,
+    escalations and where the sender asks for it (`sms`: urgent work), WeChat where they linked the
+    service account, else SMS to their mobile."""
     pairs = [("inapp", "")]
     if user.email:
         pairs.append(("email", user.email))
-    if kind.startswith("resident_") or kind == "escalation":
+    if sms or kind.startswith("resident_") or kind == "escalation":
         if user.wechat_openid and current_app.config.get("WECHAT_APP_ID"):
             pairs.append(("wechat", user.wechat_openid))  # free, and in the app they already use
         elif user.phone:
@@ -57,12 +58,12 @@ def row(user: User, channel: str, address: str, kind: str, subject: str, body: s
 
 
 def notify(users, kind: str, subject: str, body: str, dedup_key: str, case_id: int | None = None,
-           alert_id: int | None = None) -> list[int]:
-    """Notify people on every channel they have (the caller commits)."""
+           alert_id: int | None = None, sms: bool = False) -> list[int]:
+    """Notify people on every channel they have (the caller commits); `sms`: by SMS too."""
     now = utcnow()
     db.session.flush()
     rows = [row(u, channel, address, kind, subject, body, dedup_key, case_id, alert_id, now)
-            for u in users if u is not None and u.active for channel, address in channels_for(u, kind)]
+            for u in users if u is not None and u.active for channel, address in channels_for(u, kind, sms)]
     return queue_rows(rows)
 
 

@@ -90,6 +90,7 @@ def _seed(app) -> tuple[dict, dict]:
         "eng": factories.user(Role.DEPARTMENT, department=ref["eng"]),
         "sec": factories.user(Role.DEPARTMENT, department=ref["sec"]),
     }
+    people["eng"].department_head = True  # the crawl meets the head's "assign" form too
     building = db.session.get(Building, ref["units"][0].building_id)
     for i in range(3):  # households for the callback plan
         factories.user(Role.RESIDENT, unit=Unit(building=building, number=f"08{i:02d}"))
