@@ -7,7 +7,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from portal.cases.lifecycle import perform
-from portal.cases.uploads import save_photos
+from portal.cases.uploads import check_photos, save_photos
 from portal.extensions import db
 from portal.models import Attachment, Kind, Notification, PhoneReveal, Role
 from portal.privacy import masked
@@ -90,7 +90,7 @@ def misconduct_case(people):
     case = factories.case(people["resident"], people["clerk"], kind=Kind.COMPLAINT, subject="保安 王师傅",
                           misconduct=True, witnesses="邻居 赵六 13911112222", evidence="监控录像 3号门",
                           contact_name="张三", contact_phone="13712345678")
-    (evidence,) = save_photos(case, people["clerk"], photo())
+    (evidence,) = save_photos(case, people["clerk"], check_photos(photo(), people["clerk"]))
     factories.advance(case, ["classify"], people)
     perform(case, people["clerk"], "dispatch", {"department_id": people["ref"]["sec"].id})
     db.session.commit()
@@ -104,11 +104,15 @@ def test_a_complaint_about_staff_hides_the_complainant_from_the_department(as_, 
                    f"/attachments/{evidence.id}", f"/cases/{case.id}/phone"):
         assert secret not in page, secret
     assert "保安 王师傅" in page and case.description in page  # the department sees the matter
+    unit = case.unit.label  # the complainant's home would name them
+    assert unit not in page
     slip = as_("sec").get(f"/cases/{case.id}/slip").get_data(as_text=True)
-    assert "张三" not in slip and "13712345678" not in slip
+    assert "张三" not in slip and "13712345678" not in slip and unit not in slip
+    queue = as_("sec").get("/dept?view=all").get_data(as_text=True)
+    assert case.number in queue and unit not in queue and "张三" not in queue
     for who in ("clerk", "manager"):
         staff = as_(who).get(f"/cases/{case.id}").get_data(as_text=True)
-        assert all(s in staff for s in ("张三", "13712345678", "赵六", "监控录像", f"/attachments/{evidence.id}"))
+        assert all(s in staff for s in ("张三", "13712345678", "赵六", "监控录像", f"/attachments/{evidence.id}", unit))
 
 
 def test_a_complaint_about_staff_refuses_the_evidence_download_to_the_department(as_, people):
@@ -123,7 +127,7 @@ def test_the_departments_own_photos_stay_visible_on_a_complaint_about_staff(as_,
     case, _evidence = misconduct_case(people)
     perform(case, people["sec"], "accept", {})
     event = perform(case, people["sec"], "complete", {"note": "已约谈当事保安"})
-    (own,) = save_photos(case, people["sec"], photo("done.png"), event)
+    (own,) = save_photos(case, people["sec"], check_photos(photo("done.png"), people["sec"]), event)
     db.session.commit()
     assert status(as_("sec").get(f"/attachments/{own.id}")) == 200
     page = as_("sec").get(f"/cases/{case.id}").get_data(as_text=True)

@@ -66,7 +66,8 @@ def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> P
 
     def fetch(window):
         columns = window.with_only_columns(*ROW_COLUMNS, maintain_column_froms=False).select_from(Case)
-        return [row_view(c, now, actionable, t) for c in db.session.execute(columns)]
+        return [row_view(c, now, actionable, t, withhold=role == Role.DEPARTMENT)
+                for c in db.session.execute(columns)]
 
     return pagination.paginate(stmt.order_by(*SORTS.get(sort, SORTS["newest"])), page, size, fetch=fetch,
                                counted=_count(stmt, count_key, current_app.config["LIST_COUNT_LIMIT"]))

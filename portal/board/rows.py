@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal import labels
@@ -80,7 +81,7 @@ ROW_COLUMNS = (
     Case.id, Case.number, Case.reopen_count, func.substr(Case.description, 1, 66).label("summary"),
     Case.received_at, Case.kind, Case.channel, Case.location_type, Case.location, Case.contact_name,
     Case.severity, Case.urgent, Case.status, Case.due_at, Case.remind_at, Case.due_clock, Case.sla_paused,
-    Case.promised_at,
+    Case.promised_at, Case.misconduct,
     _name(Category.name, Category.id == Case.category_id, "category_name"),
     _name(Department.name, Department.id == Case.department_id, "department_name"),
     _name(Unit.number, Unit.id == Case.unit_id, "unit_number"),
@@ -122,19 +123,24 @@ class Labels:
         self.kind, self.channel = labels.table(labels.KIND), labels.table(labels.CHANNEL)
         self.severity, self.status = labels.table(labels.SEVERITY), labels.table(labels.STATUS)
         self.time_left = TimeLeft()
+        self.withheld = _("Withheld (complaint about staff)")
 
 
-def row_view(c, now: datetime, actionable: frozenset, t: Labels) -> RowView:
-    """The row's display values from column values (or a Case via _CaseValues)."""
+def row_view(c, now: datetime, actionable: frozenset, t: Labels, withhold: bool = False) -> RowView:
+    """The row's display values from column values (or a Case via _CaseValues).
+
+    `withhold`: the viewer is a department, which must not learn who complained about one of its
+    staff (SPEC §9, portal.privacy): on a misconduct complaint the place and the resident are withheld."""
     severity, status = c.severity, c.status
+    hidden = withhold and c.misconduct
     u = urgency_of(status, c.sla_paused, c.due_at, c.remind_at, now)
     return RowView(
         id=c.id, number=c.number, reopen_count=c.reopen_count or 0, summary=_truncate(c.summary),
         received=fmt_dt(c.received_at, "%m-%d %H:%M"),
         kind=t.kind[c.kind.value], channel=t.channel[c.channel.value],
         category=c.category_name or "—",
-        place=place_label(c.location_type, c.building_name, c.unit_number, c.location) or "—",
-        resident=c.resident_name or c.contact_name or "—",
+        place=t.withheld if hidden else place_label(c.location_type, c.building_name, c.unit_number, c.location) or "—",
+        resident=t.withheld if hidden else c.resident_name or c.contact_name or "—",
         severity=severity.value if severity else "", severity_label=t.severity[severity.value] if severity else "",
         urgent=bool(c.urgent), status=status.value, status_label=t.status[status.value],
         department=c.department_name or "—", urgency=u,
@@ -146,7 +152,7 @@ def row_view(c, now: datetime, actionable: frozenset, t: Labels) -> RowView:
 
 
 def case_row(case: Case, role: Role) -> RowView:
-    return row_view(_CaseValues(case), utcnow(), actionable_statuses(role), Labels())
+    return row_view(_CaseValues(case), utcnow(), actionable_statuses(role), Labels(), withhold=role == Role.DEPARTMENT)
 
 
 class UrlPattern:
