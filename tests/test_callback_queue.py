@@ -70,3 +70,18 @@ def test_demo_seed_fills_the_queue_and_its_callback_done_cases_have_records(runn
     counts = db.session.scalar(select(func.count(CallbackTask.id)))
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(select(func.count(CallbackTask.id))) == counts
+
+
+def test_the_task_panel_offers_the_callback_phrases_with_placeholders_filled(as_, people, resolved):
+    from portal.models import Phrase
+    case, task = resolved
+    db.session.add(Phrase(text="您好，这里是物业客服 {clerk}，回访案件 {case}。", position=0, use="callback"))
+    db.session.add(Phrase(text="已完成维修，请验收。", position=0, use="completion"))
+    db.session.commit()
+    panel = html(as_("clerk").get(f"/callbacks/{task.id}", headers={"HX-Request": "true", "HX-Target": "task-panel"}))
+    chips = panel.one(data_testid="phrases-callback").all("button")
+    texts = [c.attrs["data-insert"] for c in chips]
+    assert f"您好，这里是物业客服 {people['clerk'].display_name}，回访案件 {case.number}。" in texts
+    assert "已完成维修，请验收。" not in texts  # a completion phrase is not offered for a callback
+    note = panel.one("textarea", name="note")
+    assert all(c.attrs["data-into"] == note.attrs["id"] for c in chips)

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from portal.access import (
     STAFF, can_view_task, estate_ids, get_case_or_404, in_estates, is_filer, public, role_required,
 )
-from portal import settings
+from portal import org, settings
+from portal.cases.service import phrase_values
 from portal.callbacks import bp, labels, links, plans, sampling, works
 from portal.callbacks.forms import (
     DrawCheckForm, EmptyForm, GeneratePlanForm, PlanItemForm, PromiseAnswerForm, RecordForm, SurveyForm, WorksForm,
@@ -72,7 +73,16 @@ def _panel_context(task: CallbackTask, form=None, answer_form=None, notice=None,
             "may_record": may_record(current_user, task), "survey_sms": links.sent(task),
             "survey_phone": links.mask(resident.phone) if resident else None, "mask": links.mask,
             "empty": EmptyForm(formdata=None), "draw_check": draw_check, "notice": notice,
-            "next_task": following, "L": labels}
+            "next_task": following, "L": labels, "phrases": _callback_phrases(task)}
+
+
+def _callback_phrases(task: CallbackTask) -> list[str]:
+    """The estate's standard phrases for callbacks, placeholders filled (case, department, promise, clerk)."""
+    case = task.case
+    estate_id = case.estate_id if case is not None else (task.unit.building.estate_id if task.unit else None)
+    values = (phrase_values(case, current_user) if case is not None
+              else {"case": "", "department": "", "promised": "", "clerk": current_user.display_name or ""})
+    return [org.fill_phrase(p.text, values) for p in org.phrases_for(estate_id, "callback")]
 
 
 @bp.route("/callbacks")
