@@ -162,3 +162,23 @@ def test_a_manager_resends_a_delivery_and_pauses_the_subscription(app, people, s
     db.session.commit()
     assert len(_rows()) == 1  # a paused subscription gets no new events
     assert sweep() == 0
+
+
+def test_a_callback_with_no_case_behind_it_is_a_callback_recorded_event(app, people, subscription, receiver):
+    from datetime import timedelta as _td
+    from portal.callbacks.service import record_callback
+    from portal.models import CallbackKind, CallbackTask, Role, TaskStatus
+    resident = people["resident"]
+    task = CallbackTask(kind=CallbackKind.ROUTINE, status=TaskStatus.PENDING, unit_id=resident.unit_id,
+                        resident_id=resident.id, assignee_role=Role.CLERK, due_at=utcnow() + _td(days=2),
+                        reason="routine")
+    db.session.add(task)
+    db.session.commit()
+    record_callback(task, people["clerk"], {"method": "phone", "reached": True, "satisfaction": "satisfied"})
+    db.session.commit()
+    [got] = [json.loads(r["body"]) for r in receiver.received]
+    assert got["type"] == "callback.recorded" and got["id"].startswith("evt_")
+    assert got["data"]["callback"] == {"id": task.id, "kind": "routine", "estate": people["ref"]["estate"].name}
+    assert got["data"]["outcome"] == "done"
+    raw = receiver.received[0]["body"].decode()
+    assert resident.phone not in raw and resident.unit.label not in raw  # public facts only

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from blinker import Namespace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -139,12 +140,25 @@ def may_record(user: User | None, task: CallbackTask) -> bool:
     return user.role == Role.RESIDENT and task.resident_id == user.id and task.case_id is not None
 
 
+# A callback without a case behind it (routine, works, new residents, visits) was recorded: the
+# lifecycle's `acted` tells of those with a case. Subscribers (webhooks) connect at app start.
+recorded = Namespace().signal("callback-recorded")
+
+
 def record_callback(task: CallbackTask, user: User, data: dict, at: datetime | None = None) -> Outcome:
     """Log one attempt or answer at `at` (default now) and act on it. The caller commits.
 
     data: method, reached, satisfaction, quality_rating, effect_rating, shortcomings,
     suggestions, confirmed, note, question, promised_reply_at (aware datetime).
     """
+    case_id = task.case_id
+    outcome = _record(task, user, data, at)
+    if case_id is None:
+        recorded.send(task, outcome=outcome.code, at=outcome.record.at if outcome.record is not None else at)
+    return outcome
+
+
+def _record(task: CallbackTask, user: User, data: dict, at: datetime | None) -> Outcome:
     if not task.is_open:
         raise AlreadyDone(_l("This callback is already finished."))
     if not may_record(user, task):

@@ -12,9 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from portal.callbacks.service import recorded as callback_recorded
 from portal.cases.lifecycle import acted, escalated
 from portal.extensions import db
-from portal.models import Case, Estate, WebhookSubscription
+from portal.models import CallbackTask, Case, Estate, Unit, WebhookSubscription
 from portal.notify.outbox import queue_rows, row
 from portal.timeutil import utcnow
 
@@ -38,20 +39,24 @@ def case_data(case: Case) -> dict:
             "received_at": case.received_at.isoformat(), "updated_at": case.updated_at.isoformat()}
 
 
-def emit(event_type: str, case: Case, data: dict, at: datetime | None = None) -> list[int]:
-    """Queue the event to every active subscription of the case's estate that wants it (the caller commits)."""
+def emit(event_type: str, case: Case | None, data: dict, at: datetime | None = None,
+         estate_id: int | None = None) -> list[int]:
+    """Queue the event to every active subscription of the estate (the case's) that wants it (the caller
+    commits). A callback with no case behind it names its estate and carries `data` alone."""
     at = at or utcnow()
+    estate_id = case.estate_id if case is not None else estate_id
     subs = db.session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))
-    wanted = [s for s in subs if event_type in s.event_list and any(e.id == case.estate_id for e in s.estates)]
+    wanted = [s for s in subs if event_type in s.event_list and any(e.id == estate_id for e in s.estates)]
     if not wanted:
         return []
     event_id = f"evt_{uuid.uuid4().hex}"
+    body = {"case": case_data(case), **data} if case is not None else data
     payload = json.dumps({"id": event_id, "type": event_type, "created_at": at.isoformat(),
-                          "data": {"case": case_data(case), **data}}, ensure_ascii=False, sort_keys=True)
+                          "data": body}, ensure_ascii=False, sort_keys=True)
     rows = []
     for sub in wanted:
         r = row(sub.created_by, "webhook", sub.url, event_type, event_type, payload,
-                dedup_key(sub.id, event_id), case_id=case.id, now=at)
+                dedup_key(sub.id, event_id), case_id=case.id if case is not None else None, now=at)
         rows.append(r)
     return queue_rows(rows)
 
@@ -77,8 +82,20 @@ def on_escalated(sender, notes: list[tuple[int, str]], at: datetime, **_) -> Non
             emit("case.escalated", case, {"reason": "scan"}, at)
 
 
+def on_callback_recorded(task: CallbackTask, outcome: str, at: datetime, **_) -> None:
+    """callback.recorded for a callback with no case behind it (routine, works, new residents, visits)."""
+    unit = db.session.get(Unit, task.unit_id) if task.unit_id else None
+    if unit is None:
+        return  # no household, no estate: no subscription can want it
+    estate = db.session.get(Estate, unit.building.estate_id)
+    # Like case_data: public facts only, never the household's unit, name or number.
+    emit("callback.recorded", None, {"callback": {"id": task.id, "kind": task.kind.value, "estate": estate.name},
+                                     "outcome": outcome}, at, estate_id=estate.id)
+
+
 def init_app(app) -> None:
     from portal.webhooks import sender
     acted.connect(on_acted, weak=False)
+    callback_recorded.connect(on_callback_recorded, weak=False)
     escalated.connect(on_escalated, weak=False)
     sender.register()
