@@ -110,7 +110,7 @@
   window.portalAfterSwap = function (root) {
     if (!root || !root.querySelector) return;
     var error = root.querySelector("[data-error-summary], .form-errors");
-    var notice = root.querySelector(".notice, .flash");
+    var notice = root.querySelector("#action-notice") || root.querySelector(".notice, .flash");
     var count = root.querySelector(".count");
     if (error) { announce(error.textContent); focusOn(error); return; }
     if (notice) announce(notice.textContent); else if (count) announce(count.textContent);

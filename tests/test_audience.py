@@ -57,8 +57,11 @@ class Reading(dict):
         return super().__getitem__(key)
 
 
-def inputs(name: str, case, people) -> Reading:
-    """Every input the action declares: tagged text, every flag set, valid choices."""
+def inputs(name: str, case, people, under_test: bool = False) -> Reading:
+    """Every input the action declares: tagged text, every flag set, valid choices.
+
+    The resident confirming on the technician's phone confirms the outcome: only for the action under
+    test, so that the steps leading to `confirm` or `reject` leave it for the resident."""
     act = table.ACTIONS[name]
     data = Reading()
     for key, where in (act.audience or {}).items():
@@ -75,6 +78,10 @@ def inputs(name: str, case, people) -> Reading:
             data[key] = utcnow() + timedelta(days=2)
         elif key == "owner_id":
             continue  # written from the actor, not read from the input
+        elif key == "resident_present":
+            data[key] = under_test
+        elif key == "assignee_id":
+            data[key] = people["colleague"].id  # a technician of the case's department
         else:
             data[key] = tag(name, key) if where == table.INTERNAL else f"PUBLIC-{name}-{key}"
     return data
@@ -92,9 +99,12 @@ def actor(name: str, case, people):
     return case.resident
 
 
-def run(name: str, case, people):
-    data = inputs(name, case, people)
-    event = perform(case, actor(name, case, people), name, data)
+def run(name: str, case, people, under_test: bool = False):
+    data = inputs(name, case, people, under_test)
+    who = actor(name, case, people)
+    if name == "hand_over":
+        case.assignee_id = who.id  # only the case's own technician hands it over
+    event = perform(case, who, name, data)
     undeclared = data.read - set(table.ACTIONS[name].audience or {})
     assert not undeclared, f"{name} reads {undeclared} without a declared audience"
     return event
@@ -150,8 +160,10 @@ RUNNABLE = [n for n in table.ACTIONS if n != "register"]
 @pytest.mark.parametrize("name", RUNNABLE)
 def test_resident_views_show_no_internal_text_after_each_action(as_, people, name):
     people["resident"].email = "zhang@example.com"
+    people["eng"].department_head = True  # assigns technicians
+    people["colleague"] = factories.user(Role.DEPARTMENT, department=people["ref"]["eng"], name="李师傅")
     case = flagged_case(people, source_of(name))
-    event = run(name, case, people)
+    event = run(name, case, people, under_test=True)
     db.session.commit()
     act = table.ACTIONS[name]
 

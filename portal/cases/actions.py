@@ -281,7 +281,7 @@ def _plan(case: Case, user: User, data: dict, at: datetime) -> dict:
 
 
 @action("complete", _l("Report completion"), {Role.DEPARTMENT}, {S.IN_PROGRESS}, S.RESOLVED,
-        audience={"note": P, "resident_confirmation": P})
+        audience={"note": P, "resident_present": I, "resident_confirmation": P})
 def _complete(case: Case, user: User, data: dict, at: datetime) -> dict:
     case.completion_note = _require(data, "note", _l("Describe what was done."))
     case.resolved_at = at

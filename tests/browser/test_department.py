@@ -35,9 +35,16 @@ def dispatched_case(live_app, severity: str = "major") -> str:
     return number
 
 
-def in_view(page: Page, selector: str) -> bool:
-    return page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
-                                       return r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
+def in_view(page: Page, selector: str, timeout: float = 3.0) -> bool:
+    """Whether the element is (or within `timeout` comes, once the swap has settled) inside the viewport."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        inside = page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+                                             return r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
+        if inside or time.monotonic() > deadline:
+            return inside
+        page.wait_for_timeout(50)
 
 
 def act(page: Page, name: str) -> None:
@@ -59,7 +66,9 @@ def test_phone_technician_gets_the_notice_takes_the_case_and_completes_it_with_p
     assert_no_horizontal_scroll(phone)
     notice.locator("button.note-open").click()
     expect(phone.locator("#case-body h1.case-no")).to_have_text(number)
-    expect(phone.locator("a.call[href^='tel:']")).to_be_visible()  # the resident's number dials
+    expect(phone.get_by_test_id("masked-phone")).to_contain_text("****")  # masked until the call
+    phone.locator(".contact-phone button").click()  # the reveal is logged, then the number dials
+    expect(phone.locator("a.call[href^='tel:']")).to_be_visible()
     assert_no_horizontal_scroll(phone)
 
     act(phone, "take")  # 抢单
