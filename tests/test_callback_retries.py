@@ -33,8 +33,8 @@ def test_a_failed_evening_call_is_retried_the_next_working_morning_not_at_21_27(
     # Monday 2026-11-30 21:27: 24 hours later would be Tuesday 21:27, after hours.
     due = _unreached(task, people, datetime(2026, 11, 30, 21, 27, tzinfo=ZONE))
     assert due == datetime(2026, 12, 2, 8, 30, tzinfo=ZONE)
-    note = db.session.scalar(select(CaseEvent.note).where(CaseEvent.case_id == case.id,
-                                                           CaseEvent.action == "callback_attempt"))
+    note = db.session.scalar(select(CaseEvent.internal_note).where(CaseEvent.case_id == case.id,
+                                                                    CaseEvent.action == "callback_attempt"))
     assert "12-02 08:30" in note
 
 
@@ -62,8 +62,8 @@ def test_a_first_dissatisfied_callback_after_a_rejection_is_not_called_the_secon
     record(as_("clerk"), tasks_of(case)[-1], satisfaction="dissatisfied")
     case = fresh(case)
     assert events_of(case)[-1] == "callback_escalate"
-    note = db.session.scalar(select(CaseEvent.note).where(CaseEvent.case_id == case.id,
-                                                           CaseEvent.action == "callback_escalate"))
+    note = db.session.scalar(select(CaseEvent.internal_note).where(CaseEvent.case_id == case.id,
+                                                                    CaseEvent.action == "callback_escalate"))
     assert "2" in note and "3" in note  # 2 dissatisfied callbacks, reopened 3 times in all
 
 
@@ -86,7 +86,7 @@ def test_a_dissatisfied_routine_callback_opens_a_case_found_during_a_callback(as
     assert new.unit_id == task.unit_id and new.resident_id == people["other_resident"].id
     assert "楼道灯坏了一个月" in new.description and new.request == "请尽快更换"
     assert events_of(new) == ["register", "callback_note"]  # the answer is attached on the timeline
-    assert "楼道灯坏了一个月" in db.session.scalar(select(CaseEvent.note).where(
+    assert "楼道灯坏了一个月" in db.session.scalar(select(CaseEvent.internal_note).where(
         CaseEvent.case_id == new.id, CaseEvent.action == "callback_note"))
     assert new.number in response.get_data(as_text=True)  # the clerk is told which case was opened
     db.session.expire_all()

@@ -205,9 +205,13 @@ def test_the_confirmation_appears_beside_the_actions_and_is_brought_into_view(as
 
 def test_the_residents_number_is_a_call_button(as_, people):
     case = make_case(people, OPEN)
-    page = html(as_("eng").get(f"/cases/{case.id}"))
-    button = page.one("a", cls="call")
-    assert button.attrs["href"] == f"tel:{fresh(case).contact_phone}"
+    eng = as_("eng")
+    page = html(eng.get(f"/cases/{case.id}"))
+    number = fresh(case).contact_phone
+    assert number not in page.text  # masked until the call (portal.privacy)
+    assert page.one(data_testid="masked-phone").text.strip() == f"{number[:3]}****{number[-4:]}"
+    revealed = html(post(eng, f"/cases/{case.id}/phone", htmx_target=f"phone-{case.id}"))
+    assert revealed.one("a", cls="call").attrs["href"] == f"tel:{number}"
 
 
 def test_completion_takes_before_and_after_photos_and_the_residents_confirmation(as_, people):

@@ -67,7 +67,7 @@ def test_department_accepts_from_its_queue_row(as_, people):
     queue = html(htmx_get(eng, "/dept", "case-table"))
     assert queue.by_id(f"row-{case.id}").all("details")  # the row offers its action menu
     menu = html(eng.get(f"/board/rows/{case.id}/actions"))
-    assert [f.attrs["data-action"] for f in menu.all("form")] == ["accept"]
+    assert [f.attrs["data-action"] for f in menu.all("form")] == ["accept", "take"]  # unassigned: 抢单 too
     r = post(eng, f"/cases/{case.id}/act/accept", {"accept-version": _version(case)}, htmx_target=f"row-{case.id}")
     row = html(r).by_id(f"row-{case.id}")
     assert fresh(case).status == Status.IN_PROGRESS

@@ -52,7 +52,8 @@ def _subject(name: str, case: Case) -> str:
 
 
 def _body(case: Case, event: CaseEvent) -> str:
-    parts = [case.category.name if case.category else "", case.place or "", event.note or ""]
+    place = "" if case.misconduct else case.place  # a complaint about staff: where it came from stays withheld
+    parts = [case.category.name if case.category else "", place or "", event.note or "", event.internal_note or ""]
     return " · ".join(p for p in parts if p)
 
 
