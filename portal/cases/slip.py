@@ -25,11 +25,8 @@ def slip_context(case: Case) -> dict:
     """The last dispatch (its instruction and time), the case link and its QR code, the company name."""
     dispatch = db.session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "dispatch")
                                  .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(1))
-    instruction = ""
-    if dispatch is not None and case.department is not None:
-        instruction = dispatch.note.removeprefix(case.department.name).strip()
-    elif dispatch is not None:
-        instruction = dispatch.note
+    # The instruction to the department is internal text (portal.cases.actions: dispatch's "note").
+    instruction = (dispatch.internal_note or "").strip() if dispatch is not None else ""
     link = external_url("cases.detail", case_id=case.id)
     estate = db.session.get(Estate, case.estate_id) if case.estate_id else None
     return {"dispatch": dispatch, "estate_name": estate.name if estate else "", "instruction": instruction, "case_link": link, "qr": case_qr_svg(link),
