@@ -1,6 +1,8 @@
 """Screenshots of every page for every demo role, at desktop and phone width.
 
-Usage: .venv/bin/python scripts/screenshots.py [outdir]   (default: screenshots/)
+Usage: .venv/bin/python scripts/screenshots.py [outdir] [--lang en] [--only NAME,NAME]
+(default: screenshots/, Chinese; --lang en switches every session to English with the
+page's own language button; --only takes shots whose names contain one of the words)
 
 Starts a throw-away seeded demo server on 127.0.0.1, drives Debian's Chromium
 (/usr/bin/chromium, never a downloaded browser) and prints each PNG's path.
@@ -91,6 +93,10 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("slip", f"/cases/{ids['eng']}/slip", None),
             ("callbacks", "/callbacks", None),
             ("callback-task", f"/callbacks/{ids['task']}", None),
+            ("callback-draws", "/callbacks/draws", None),
+            ("desk-claims", "/desk/claims", None),
+            ("desk-residents", "/desk/residents", None),
+            ("register", "/register", None),
         ],
         "manager1": [
             ("escalations", "/escalations", None),
@@ -104,6 +110,18 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("callback-plan", f"/callbacks/plans/{ids['plan']}", None),
             ("reports-dashboard", "/reports", None),
             ("reports-monthly", "/reports/monthly", generate_report),
+            ("reports-trend", "/reports/trend", None),
+            ("integrations", "/admin/integrations/", None),
+            ("webhooks", "/admin/integrations/webhooks", None),
+            ("phone-reveals", "/admin/phone-reveals", None),
+            ("audit", "/admin/audit", None),
+            ("estates", "/admin/estates", None),
+            ("staff", "/admin/staff", None),
+            ("residents", "/admin/residents", None),
+            ("categories", "/admin/categories", None),
+            ("departments", "/admin/departments", None),
+            ("works-callbacks", "/callbacks/works", None),
+            ("plans", "/callbacks/plans", None),
         ],
         "resident1": [
             ("my-cases", "/my/cases", None),
@@ -112,9 +130,13 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("case-resident", f"/cases/{ids['resident']}", None),
             ("receipt", f"/cases/{ids['resident']}/receipt", None),
             ("disclosure", "/disclosure", None),
+            ("account", "/account", None),
+            ("account-units", "/account/units", None),
         ],
         "eng1": [
             ("dept-eng", "/dept", None),
+            ("dept-eng-unassigned", "/dept?view=unassigned", None),
+            ("dept-eng-done", "/dept?view=done", None),
             ("case-eng", f"/cases/{ids['eng']}", None),
         ],
         "sec1": [
@@ -124,7 +146,7 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
     }
 
 
-def main(outdir: Path) -> None:
+def main(outdir: Path, lang: str = "zh", only: list[str] | None = None) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log between the paths
     with tempfile.TemporaryDirectory() as tmp, live_server(Path(tmp)) as (base, app), sync_playwright() as pw:
@@ -137,12 +159,18 @@ def main(outdir: Path) -> None:
                     page = context.new_page()
                     if user:
                         login(page, base, user)
+                    if lang == "en":
+                        page.goto(base + "/login" if not user else base + "/")
+                        with page.expect_navigation():
+                            page.locator("[data-testid=lang-switch]").click()
                     for name, path, action in shots:
+                        if only and not any(word in name for word in only):
+                            continue
                         page.goto(base + path)
                         if action:
                             action(page)
                         page.wait_for_load_state("networkidle")
-                        file = outdir / f"{size}-{name}.png"
+                        file = outdir / f"{size}-{lang}-{name}.png"
                         page.screenshot(path=str(file), full_page=True)
                         width = page.evaluate("document.documentElement.scrollWidth")
                         wide = options["viewport"]["width"]
@@ -154,4 +182,10 @@ def main(outdir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("outdir", nargs="?", default="screenshots")
+    parser.add_argument("--lang", choices=["zh", "en"], default="zh")
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
+    main(Path(args.outdir), args.lang, [w for w in args.only.split(",") if w])
