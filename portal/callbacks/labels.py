@@ -12,7 +12,7 @@ KIND = {
     CallbackKind.ROUTINE: _l("Routine"),
     CallbackKind.NEW_RESIDENT: _l("New resident"),
     CallbackKind.MANAGER_VISIT: _l("Manager home visit"),
-    CallbackKind.INCIDENT: _l("After an incident"),
+    CallbackKind.INCIDENT: _l("After an urgent repair at home"),
 }
 STATUS = {
     TaskStatus.PLANNED: _l("Planned"),
