@@ -58,6 +58,28 @@ TEXTS = {
     "smart_home": ("可视对讲无法开门，手机App一直提示离线。", "请派人调试设备。"),
     "other": ("小区公告栏信息很久没有更新。", "希望及时公布物业工作信息。"),
 }
+# What a demo case may be, by category: the kinds it is filed as and where it happens, matching its text
+# (no parking complaint in a kitchen, no billing repair). tests/test_demo.py checks every seeded case against it.
+C, R, E, S = Kind.COMPLAINT, Kind.REPAIR, Kind.ENQUIRY, Kind.SUGGESTION
+U, A = LocationType.UNIT, LocationType.COMMON
+FIT = {
+    "facility": ((R, R, C), U, ("卫生间",)),
+    "elevator": ((R, C, C), A, ("2号电梯",)),
+    "utilities": ((R, R, C, E), U, ("", "配电箱")),
+    "security": ((C, C, R, S), A, ("单元门口",)),
+    "parking": ((C, C, E, S), A, ("地下车库",)),
+    "cleaning": ((C, C, S), A, ("楼道",)),
+    "landscaping": ((C, S), A, ("小区东侧草坪",)),
+    "attitude": ((C, C, S), A, ("客服中心",)),
+    "fees": ((E, E, C), U, ("",)),
+    "noise": ((C,), U, ("",)),
+    "smart_home": ((R, R, E), U, ("入户门",)),
+    "other": ((S, E), A, ("公告栏",)),
+    "qf_water_tank": ((R, C), U, ("厨房", "卫生间")),
+}
+# Who is chased when a case waits on a third party, by category.
+THIRD_PARTIES = {"utilities": "供电局", "facility": "开发商", "elevator": "电梯维保公司", "smart_home": "设备厂家",
+                 "qf_water_tank": "自来水公司"}
 PLAN = ("现场勘查已确认问题原因。", "安排维修人员更换损坏部件并复查。")
 # Final state of each demo case and how many of the 200 end there.
 MIX = [("registered", 18), ("acknowledged", 16), ("dispatched", 22), ("in_progress", 20), ("waiting_resident", 6),
@@ -145,19 +167,20 @@ def _step(case, name, ref, at, rng):
         staff = _dept_actor(staff, case)
         data = {"note": "已接单，安排人员处理。", "finding": PLAN[0], "plan": PLAN[1],
                 "promised_at": at + timedelta(days=rng.choice([1, 1, 2, 3])),
-                "third_party": "自来水公司"}
+                "third_party": THIRD_PARTIES.get(case.category.code if case.category else "", "相关单位")}
         if name == "complete":
-            data["note"] = "已完成维修，现场清理完毕，经测试恢复正常。"
+            data["note"] = ("已完成维修，现场清理完毕，经测试恢复正常。" if case.kind == Kind.REPAIR
+                            else "已处理完毕，经现场核实问题已解决。")
         if name == "await_resident":
-            data["note"] = "需入户检查，请业主告知方便上门的时间。"
+            data["note"] = "需与您当面核实情况，请告知方便的时间。"
         if name in ("third_party", "cannot_handle"):
-            data["note"] = "该问题属于市政供水管网，已联系自来水公司处理，我们会持续跟进。" if name == "third_party" \
-                else "该区域属于开发商保修范围，物业无权改动，已书面转交开发商并告知您联系方式。"
+            data["note"] = f"该问题需由{data['third_party']}处理，我们已联系对方并会持续跟进。" if name == "third_party" \
+                else "该事项属于开发商保修范围，物业无权改动，已书面转交开发商并告知您联系方式。"
     elif name in ("confirm", "reject"):
         staff = case.resident
-        data = {"note": "维修后问题依旧，仍然漏水。" if name == "reject" else "满意，谢谢。"}
+        data = {"note": "处理后问题依旧，没有解决。" if name == "reject" else "满意，谢谢。"}
     elif name == "mark_invalid":
-        data = {"note": "经核实，该事项属于业主户内私人装修纠纷，不属于物业服务范围。"}
+        data = {"note": "经核实，该事项属于住户之间的私人纠纷，不属于物业服务范围。"}
     elif name == "close":
         staff = users["manager1"]
         data = {"note": ""}
@@ -172,14 +195,14 @@ def _callback(case, staff, at, rng) -> None:
     from portal.callbacks.service import create_for_case, record_callback
     task = create_for_case(case)
     if task is None:  # a repair the sample did not draw: called back anyway by the desk
-        perform(case, staff, "callback", {"note": "电话回访：业主表示满意。"}, at)
+        perform(case, staff, "callback", {"note": "电话回访：住户表示满意。"}, at)
         return
     if task.assignee_role == Role.MANAGER:
         staff = db.session.scalar(select(User).filter_by(username="manager1"))
     record_callback(task, staff, {"method": "phone", "reached": True,
                                   "satisfaction": rng.choice(["very_satisfied", "satisfied", "satisfied"]),
                                   "quality_rating": rng.choice([4, 5]), "effect_rating": rng.choice([4, 5]),
-                                  "confirmed": True, "note": "电话回访：业主表示满意。"}, at)
+                                  "confirmed": True, "note": "电话回访：住户表示满意。"}, at)
 
 
 def seed_callbacks() -> None:
@@ -221,13 +244,14 @@ def seed_cases(ref, count: int = 200, mix=MIX, texts=TEXTS, seed: int = 2026) ->
     for i, final in enumerate(finals):
         resident = residents[i % 7] if i % 3 == 0 else rng.choice(residents)
         cat = rng.choice(cats)
-        kind = rng.choice([Kind.COMPLAINT, Kind.COMPLAINT, Kind.REPAIR, Kind.REPAIR, Kind.ENQUIRY, Kind.SUGGESTION])
+        kinds, place_type, places = FIT[cat.code]
+        kind = rng.choice(kinds)
         desc, req = texts[cat.code]
         at = now - timedelta(days=60 * (count - i) / count, minutes=rng.randint(0, 600))
         case = register_case(actor=ref["users"]["clerk1"], resident=resident, kind=kind,
                              channel=rng.choice(list(Channel)), description=desc, request=req,
-                             category_id=cat.id, location_type=LocationType.UNIT, received_at=at,
-                             location=rng.choice(["", "厨房", "卫生间", "阳台"]), at=at)
+                             category_id=cat.id, location_type=place_type, received_at=at,
+                             location=rng.choice(places), at=at)
         db.session.flush()
         for step in PATHS[final]:
             at = min(at + timedelta(hours=rng.randint(1, 20)), now)

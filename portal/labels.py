@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from portal.messages import register
 from portal.models import Channel, Kind, LocationType, Relation, Role, Severity, Status
 
 KIND = {
@@ -53,6 +54,9 @@ LOCATION = {
     LocationType.UNIT: _l("My unit"),
     LocationType.COMMON: _l("Common area"),
 }
+
+register(kind=KIND, channel=CHANNEL, severity=SEVERITY, status=STATUS, role=ROLE, relation=RELATION,
+         location=LOCATION)
 
 
 def opts(pairs) -> list[SelectChoice]:

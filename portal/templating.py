@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.validators import Length
 
-from portal import labels
+from portal import labels, messages
 from portal.models import Role
 from portal.sla.deadlines import is_overdue, urgency
 from portal.timeutil import fmt_dt, local_now, utcnow  # noqa: F401  (fmt_dt: the `dt` filter)
@@ -113,10 +113,12 @@ def init_templating(app: Flask) -> None:
 
     def event_label(name: str) -> str:
         from portal.cases.lifecycle import ACTIONS
-        extra = {"register": _l("Registered"), "callback": _l("Callback")}
+        extra = {"register": _l("Registered"), "callback": _l("Callback"), "escalate": _l("Escalated")}
         return str(ACTIONS[name].label if name in ACTIONS else extra.get(name, name))
 
     app.jinja_env.globals["event_label"] = event_label
+    # What the system wrote, in the reader's language (portal.messages); older rows show their text.
+    app.jinja_env.globals["shown"] = messages.shown
     from portal import privacy
     from portal.cases.actions import audience_of
     # The complainant's privacy (portal.privacy) and the audience of a form's fields, for the templates.

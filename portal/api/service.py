@@ -22,6 +22,7 @@ from portal.cases.intake import register_case
 from portal.cases.uploads import UploadError, check_photos, save_photos
 from portal.extensions import db
 from portal.labels import RELATION, STATUS, label
+from portal.messages import shown
 from portal.models import (
     ApiIdempotency, ApiKey, Case, CaseEvent, Category, Estate, LocationType, Residency, Unit, User,
 )
@@ -62,7 +63,7 @@ def public_view(case: Case, names: dict[int, str]) -> dict:
                                                         CaseEvent.public.is_(True)).order_by(CaseEvent.id))
     timeline = [{"at": e.at, "action": e.action,
                  "label": str(ACTIONS[e.action].label) if e.action in ACTIONS else e.action,
-                 "status": e.to_status, "note": e.note} for e in events]
+                 "status": e.to_status, "note": shown(e.note_msg, e.note)} for e in events]
     return {**summary(case, names), "channel": case.channel.value, "place": case.place,
             "description": case.description, "timeline": timeline}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.auth.phone import normalize_phone
 from portal.extensions import db
+from portal.messages import msg
 from portal.models import (
     Building, ClaimStatus, Estate, Relation, Residency, Role, Unit, UnitClaim, User,
 )
@@ -99,7 +99,7 @@ def waiting_claims(staff: User) -> list[UnitClaim]:
     return list(db.session.scalars(q))
 
 
-def _tell(claim: UnitClaim, subject: str, body: str) -> None:
+def _tell(claim: UnitClaim, subject: dict, body: dict) -> None:
     notify([claim.user], "resident_unit_claim", subject, body, f"claim:{claim.id}:{claim.status.value}")
 
 
@@ -108,14 +108,11 @@ def approve(claim: UnitClaim, staff: User, at: datetime | None = None) -> None:
     claim.status, claim.decided_by_id, claim.decided_at = ClaimStatus.APPROVED, staff.id, at or utcnow()
     if not any(r.unit_id == claim.unit_id for r in current_residencies(claim.user)):
         _link(claim.user, claim.unit, claim.relation)
-    _tell(claim, _("Your unit is confirmed"),
-          _("The service centre confirmed you at %(unit)s. You can now file cases for it.", unit=claim.unit.label))
+    _tell(claim, msg("claim.confirmed"), msg("claim.confirmed_body", unit=claim.unit.label))
 
 
 def refuse(claim: UnitClaim, staff: User, reason: str, at: datetime | None = None) -> None:
     """Refuse with a reason the resident reads (in-app and SMS); the caller commits."""
     claim.status, claim.decided_by_id, claim.decided_at = ClaimStatus.REFUSED, staff.id, at or utcnow()
     claim.reason = reason.strip()[:500]
-    _tell(claim, _("Your unit claim was not accepted"),
-          _("The service centre did not confirm you at %(unit)s: %(reason)s", unit=claim.unit.label,
-            reason=claim.reason))
+    _tell(claim, msg("claim.refused"), msg("claim.refused_body", unit=claim.unit.label, reason=claim.reason))

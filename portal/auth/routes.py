@@ -183,9 +183,12 @@ def logout():
 @bp.route("/lang/<code>", methods=["POST"])
 @public
 def set_language(code: str):
-    """Switch the interface language for this session."""
+    """Switch the interface language for this session, and for a signed-in person's SMS and e-mail."""
     if EmptyForm().validate_on_submit() and code in current_app.config["LANGUAGES"]:
         session["lang"] = code
+        if current_user.is_authenticated and current_user.language != code:
+            current_user.language = code  # their SMS and e-mail follow (portal.messages.locale_of)
+            db.session.commit()
     return redirect(_safe_next(request.form.get("next")) or url_for("auth.home"))
 
 

@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 from portal.labels import label  # noqa: F401  (re-exported for templates and service)
+from portal.messages import register
 from portal.models import CallbackKind, Method, PlanStatus, Satisfaction, TaskStatus
 
 KIND = {
@@ -11,7 +12,7 @@ KIND = {
     CallbackKind.ROUTINE: _l("Routine"),
     CallbackKind.NEW_RESIDENT: _l("New resident"),
     CallbackKind.MANAGER_VISIT: _l("Manager home visit"),
-    CallbackKind.INCIDENT: _l("After an incident"),
+    CallbackKind.INCIDENT: _l("After an urgent repair at home"),
 }
 STATUS = {
     TaskStatus.PLANNED: _l("Planned"),
@@ -48,4 +49,6 @@ REASON = {
     "incident": _l("After an urgent repair in the home"),
     "added": _l("Added to the plan by a manager"),
 }
+register(callback_kind=KIND, method=METHOD, satisfaction=SATISFACTION, callback_status=STATUS)
+
 RATINGS = [(5, "5"), (4, "4"), (3, "3"), (2, "2"), (1, "1")]

@@ -10,12 +10,12 @@ from datetime import datetime
 
 from flask import current_app, url_for
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from portal import settings
 from portal.extensions import db
+from portal.messages import locale_of, msg, render
 from portal.models import CallbackTask, Notification, User
 from portal.notify import outbox
 
@@ -75,11 +75,10 @@ def send(task: CallbackTask, at: datetime | None = None) -> Notification | None:
     if resident is None or not task.is_open or task.case is None:
         return None
     link = url_for("callbacks.signed_survey", token=make_token(task), _external=True)
-    with force_locale("zh_Hans_CN"):  # the house language, whoever pressed the button
-        subject = _("How did we do with case %(number)s?", number=task.case.number)
-        body = _("Please tell us how satisfied you are with the handling of case %(number)s: %(link)s "
-                 "(valid for %(days)d days; only you receive this link).", number=task.case.number, link=link,
-                 days=settings.get("callback_survey_link_days"))
-    outbox.queue_rows([outbox.row(resident, "sms", resident.phone, KIND, subject, body, _dedup_key(task),
-                                  case_id=task.case_id, now=at)])
+    subject = msg("callback.survey_subject", number=task.case.number)
+    body = msg("callback.survey_body", number=task.case.number, link=link, days=settings.get("callback_survey_link_days"))
+    with force_locale(locale_of(resident)):  # the resident's language, whoever pressed the button
+        texts = render(subject), render(body)
+    outbox.queue_rows([outbox.row(resident, "sms", resident.phone, KIND, *texts, _dedup_key(task),
+                                  case_id=task.case_id, now=at, subject_msg=subject, body_msg=body)])
     return sent(task)

@@ -12,7 +12,7 @@ from portal.callbacks.rules import end_of_working_day
 from portal.callbacks.service import CallbackError
 from portal.extensions import db
 from portal.models import (
-    CallbackKind, CallbackPlan, CallbackTask, Case, PlanStatus, Residency, Role, Status, TaskStatus, Unit,
+    CallbackKind, CallbackPlan, CallbackTask, Case, LocationType, PlanStatus, Residency, Role, Status, TaskStatus, Unit,
     User,
 )
 from portal.timeutil import local_zone, utcnow
@@ -150,7 +150,7 @@ def _catch_up_since(start: date) -> datetime:
 def _incidents(plan, homes, slots, start) -> None:
     """Every household whose urgent repair at home was handled since the last plans and is not yet planned."""
     cases = db.session.scalars(select(Case).where(
-        Case.urgent.is_(True), Case.unit_id.is_not(None), Case.resolved_at >= _catch_up_since(start),
+        Case.urgent.is_(True), Case.unit_id.is_not(None), Case.location_type == LocationType.UNIT, Case.resolved_at >= _catch_up_since(start),
         Case.resolved_at < _at(start), Case.status.in_((Status.RESOLVED, Status.CALLBACK_DONE, Status.CLOSED))))
     for case in cases:
         exists = db.session.scalar(select(CallbackTask.id).where(

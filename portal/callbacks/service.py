@@ -17,6 +17,7 @@ from portal.callbacks.labels import KIND, label
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import ACTIONS, perform
 from portal.extensions import db
+from portal.messages import lab, msg
 from portal.sla import calendar, deadlines
 from portal.models import (
     CallbackKind, CallbackPromise, CallbackRecord, CallbackTask, Case, Channel, Kind, Method, Role, Satisfaction,
@@ -199,10 +200,8 @@ def _record(task: CallbackTask, user: User, data: dict, at: datetime | None) -> 
             perform(case, user, "callback_reopen", {"note": summary}, now)
             code = "reopened"
             if rec.escalate:
-                perform(case, user, "callback_escalate", {"note": str(_l(
-                    "Dissatisfied at %(callbacks)d callbacks (reopened %(n)d times in all); "
-                    "the case goes to the manager.",
-                    callbacks=earlier + 1, n=case.reopen_count))}, now)
+                perform(case, user, "callback_escalate", {"note": msg(
+                    "callback.escalate", callbacks=earlier + 1, n=case.reopen_count)}, now)
         elif case.status == Status.RESOLVED:
             perform(case, user, "callback", {"note": summary}, now)
         else:
@@ -212,8 +211,8 @@ def _record(task: CallbackTask, user: User, data: dict, at: datetime | None) -> 
             db.session.add(CallbackPromise(case_id=case.id, task_id=task.id, record_id=rec.id,
                                            question=question, due_at=promised))
             deadlines.start_reply_promise(case, now, promised)
-            perform(case, user, "callback_promise", {"note": str(_l(
-                "%(question)s — we will reply by %(time)s.", question=question, time=fmt_dt(promised)))}, now)
+            perform(case, user, "callback_promise", {"note": msg(
+                "callback.promise", question=question, time=fmt_dt(promised))}, now)
     elif question:
         db.session.flush()
         db.session.add(CallbackPromise(task_id=task.id, record_id=rec.id, question=question, due_at=promised))
@@ -256,30 +255,28 @@ def _not_reached(task, case, user, rec, now) -> Outcome:
     if task.attempts >= settings.get("callback_max_attempts"):
         task.status, task.outcome, task.closed_at = TaskStatus.UNREACHABLE, "unreachable", now
         if case is not None:
-            perform(case, user, "callback_unreachable", {"note": str(_l(
-                "%(n)d attempts without reaching the resident.", n=task.attempts))}, now)
+            perform(case, user, "callback_unreachable", {"note": msg(
+                "callback.unreachable", n=task.attempts)}, now)
         return Outcome("unreachable", rec)
     task.due_at = retry_at(now)
     if case is not None:
-        perform(case, user, "callback_attempt", {"note": str(_l(
-            "Attempt %(n)d; next attempt %(time)s.", n=task.attempts, time=fmt_dt(task.due_at)))}, now)
+        perform(case, user, "callback_attempt", {"note": msg(
+            "callback.attempt", n=task.attempts, time=fmt_dt(task.due_at))}, now)
     return Outcome("attempt", rec)
 
 
-def summarize(rec: CallbackRecord) -> str:
-    """The callback as one timeline note."""
-    from portal.callbacks.labels import METHOD, SATISFACTION, label
-    parts = [f"{label(METHOD, rec.method)}: {label(SATISFACTION, rec.satisfaction)}"]
+def summarize(rec: CallbackRecord) -> list:
+    """The callback as one timeline note: message items (portal.messages), one per line."""
+    parts = [msg("callback.answer", method=lab("method", rec.method), satisfaction=lab("satisfaction", rec.satisfaction))]
     if rec.quality_rating or rec.effect_rating:
-        parts.append(str(_l("quality %(q)s/5, effect %(e)s/5", q=rec.quality_rating or "—",
-                            e=rec.effect_rating or "—")))
-    for title, text in ((_l("Shortcomings"), rec.shortcomings), (_l("Suggestions"), rec.suggestions),
-                        (_l("Note"), rec.note)):
+        parts.append(msg("callback.ratings", q=rec.quality_rating or "—", e=rec.effect_rating or "—"))
+    for key, text in (("callback.shortcomings", rec.shortcomings), ("callback.suggestions", rec.suggestions),
+                      ("callback.note", rec.note)):
         if text:
-            parts.append(f"{title}: {text}")
+            parts.append(msg(key, text=text))
     if rec.confirmed:
-        parts.append(str(_l("Confirmed by the resident.")))
-    return "\n".join(parts)
+        parts.append(msg("callback.confirmed"))
+    return parts
 
 
 def answer_promise(promise: CallbackPromise, user: User, answer: str, at: datetime | None = None) -> None:

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import org
 from portal.extensions import db
+from portal.messages import is_message, lab, msg, render
 from portal.models import Case, Department, Role, Status, User
 from portal.scopes import department_staff
 
@@ -87,19 +88,33 @@ def split_notes(act: Action, texts: dict | None) -> tuple[str, str]:
 
     An action without an audience, a text under an undeclared name, or a PUBLIC text from an event
     the resident does not see is a programming error: it raises rather than guess."""
+    (public, internal), _msgs = split_messages(act, texts)
+    return public, internal
+
+
+def split_messages(act: Action, texts: dict | None) -> tuple[tuple[str, str], tuple[list | None, list | None]]:
+    """`split_notes`, and the same texts as message items (portal.messages) for the reader's language:
+    None for an audience whose texts are all people's own words (the text says it all)."""
     if act.audience is None:
         raise AudienceError(f"action {act.name!r} declares no audience")
-    public, internal = [], []
-    for key, text in (texts or {}).items():
+    public, internal, items = [], [], {PUBLIC: [], INTERNAL: []}
+    keyed = {PUBLIC: False, INTERNAL: False}
+    for key, value in (texts or {}).items():
         where = act.audience.get(key)
         if where not in (PUBLIC, INTERNAL):
             raise AudienceError(f"action {act.name!r} records {key!r} without a declared audience")
         if where == PUBLIC and not act.public:
             raise AudienceError(f"action {act.name!r} is internal but declares {key!r} public")
-        text = str(text or "").strip()
+        if is_message(value):
+            text, item = render(value).strip(), value
+            keyed[where] = keyed[where] or bool(text)
+        else:
+            text = item = str(value or "").strip()
         if text:
             (public if where == PUBLIC else internal).append(text)
-    return "\n".join(public), "\n".join(internal)
+            items[where].append(item)
+    return (("\n".join(public), "\n".join(internal)),
+            tuple(items[w] if keyed[w] else None for w in (PUBLIC, INTERNAL)))
 
 
 def audience_problems() -> list[str]:
@@ -156,7 +171,6 @@ def _acknowledge(case: Case, user: User, data: dict, at: datetime) -> dict:
 @action("classify", _l("Classify"), STAFF, ANY_OPEN | {S.RESOLVED},
         audience={"category_id": P, "severity": I, "urgent": I, "group_complaint": I, "agitated": I})
 def _classify(case: Case, user: User, data: dict, at: datetime) -> dict:
-    from portal.labels import SEVERITY, label
     if not data.get("category_id") or not org.offers(int(data["category_id"]), case.estate_id):
         raise TransitionError(_l("Choose a category."), field="category_id")
     if not data.get("severity"):
@@ -168,10 +182,10 @@ def _classify(case: Case, user: User, data: dict, at: datetime) -> dict:
     case.agitated = bool(data.get("agitated"))
     db.session.flush()
     return {"category_id": case.category.name if case.category else "",
-            "severity": label(SEVERITY, case.severity),
-            "urgent": str(_l("Urgent")) if case.urgent else "",
-            "group_complaint": str(_l("Group complaint")) if case.group_complaint else "",
-            "agitated": str(_l("Agitated resident")) if case.agitated else ""}
+            "severity": lab("severity", case.severity),
+            "urgent": msg("case.urgent") if case.urgent else "",
+            "group_complaint": msg("case.group_complaint") if case.group_complaint else "",
+            "agitated": msg("case.agitated") if case.agitated else ""}
 
 
 # Dispatch and reassignment: the department is public (the resident's page names it, so a move is
@@ -211,7 +225,7 @@ def _reassign(case: Case, user: User, data: dict, at: datetime) -> dict:
         raise TransitionError(_l("The case is already with this department."), field="department_id")
     case.department_id = dep.id
     case.assignee_id = None  # the new department assigns its own technician
-    return {"department_id": str(_l("Transferred to %(department)s", department=dep.name)),
+    return {"department_id": msg("case.transferred", department=dep.name),
             "note": data.get("note"), "message": data.get("message")}
 
 
@@ -293,7 +307,7 @@ def _complete(case: Case, user: User, data: dict, at: datetime) -> dict:
                     _l("The resident types their name to confirm, or untick the box."))
     case.confirmed_at = at
     return {"note": case.completion_note,
-            "resident_confirmation": str(_l("Confirmed on site by the resident: %(name)s", name=name))}
+            "resident_confirmation": msg("case.confirmed_on_site", name=name)}
 
 
 @action("third_party", _l("Third-party responsibility"), {Role.DEPARTMENT}, {S.DISPATCHED, S.IN_PROGRESS},

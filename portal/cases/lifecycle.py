@@ -14,7 +14,7 @@ from sqlalchemy import insert
 
 from portal.cases.actions import (  # noqa: F401  (the lifecycle's public names)
     ACTIONS, ANY_OPEN, CALLBACK_ROLES, INTERNAL, PUBLIC, STAFF, Action, AudienceError, TransitionError, action,
-    audience_of, reopen, split_notes,
+    audience_of, reopen, split_messages, split_notes,
 )
 from portal.extensions import db
 from portal.models import Case, CaseEvent, User
@@ -59,11 +59,12 @@ def perform(case: Case, user: User, name: str, data: dict | None = None, at: dat
     if act.when is not None and not act.when(user, case):
         raise TransitionError(_l("“%(action)s” is not yours to do on this case.", action=act.label))
     before = case.status
-    note, internal = split_notes(act, act.apply(case, user, {} if data is None else data, at) if act.apply else {})
+    (note, internal), (note_msg, internal_msg) = split_messages(
+        act, act.apply(case, user, {} if data is None else data, at) if act.apply else {})
     if act.target is not None:
         case.status = act.target
     event = record(case, user, name, before, case.status if act.target else None, note, act.public, at,
-                   internal_note=internal)
+                   internal_note=internal, note_msg=note_msg, internal_msg=internal_msg)
     if before is None:
         db.session.flush()  # a new case: subscribers look it up by id
     acted.send(name, case=case, user=user, before=before, event=event, at=at)
@@ -71,16 +72,19 @@ def perform(case: Case, user: User, name: str, data: dict | None = None, at: dat
 
 
 def record(case: Case, user: User | None, name: str, before, after, note: str = "",
-           public: bool = True, at: datetime | None = None, internal_note: str = "") -> CaseEvent:
+           public: bool = True, at: datetime | None = None, internal_note: str = "",
+           note_msg=None, internal_msg=None) -> CaseEvent:
     """Append one event; the log is never updated or deleted.
 
-    `note` is read by whoever sees the event (the resident too when `public`); `internal_note` only by staff."""
+    `note` is read by whoever sees the event (the resident too when `public`); `internal_note` only by staff.
+    `note_msg` and `internal_msg`: the same as message items (portal.messages), shown in the reader's language."""
     at = at or utcnow()
     event = CaseEvent(
         case=case, actor=user, action=name,
         from_status=getattr(before, "value", before),
         to_status=getattr(after, "value", after),
         note=note or "", internal_note=internal_note or "", public=public, at=at,
+        note_msg=note_msg, internal_msg=internal_msg,
     )
     case.updated_at = at
     case.version_id = (case.version_id or 0) + 1
@@ -88,14 +92,16 @@ def record(case: Case, user: User | None, name: str, before, after, note: str = 
     return event
 
 
-def record_escalations(notes: list[tuple[int, str]], at: datetime) -> None:
-    """Append internal `escalate` events (case id, note) in one statement; the scan's alerts use it."""
+def record_escalations(notes: list[tuple], at: datetime) -> None:
+    """Append internal `escalate` events in one statement; the scan's alerts use it.
+
+    notes: (case id, note text) or (case id, note text, message item of portal.messages)."""
     if notes:
         db.session.execute(insert(CaseEvent.__table__), [
-            {"case_id": case_id, "actor_id": None, "at": at, "action": "escalate", "from_status": None,
-             "to_status": None, "public": False, "note": "",
-             "internal_note": note} for case_id, note in notes])
-        escalated.send("scan", notes=notes, at=at)
+            {"case_id": n[0], "actor_id": None, "at": at, "action": "escalate", "from_status": None,
+             "to_status": None, "public": False, "note": "", "internal_note": n[1],
+             "note_msg": None, "internal_msg": n[2] if len(n) > 2 else None} for n in notes])
+        escalated.send("scan", notes=[(n[0], n[1]) for n in notes], at=at)
 
 
 def subscribers() -> dict[str, list[str]]:

@@ -6,11 +6,9 @@ sending it twice changes nothing. Urgent repairs and major complaints go by SMS 
 """
 from __future__ import annotations
 
-from flask_babel import force_locale
-from flask_babel import gettext as _
-
 from portal.cases.lifecycle import acted
 from portal.extensions import db
+from portal.messages import join, msg
 from portal.models import Case, CaseEvent, Kind, Severity, User
 from portal.notify import outbox
 from portal.scopes import department_staff
@@ -40,21 +38,17 @@ def recipients(name: str, case: Case, user: User) -> list[User]:
     return [u for u in staff if u.id != user.id]
 
 
-def _subject(name: str, case: Case) -> str:
-    with force_locale("zh_Hans_CN"):
-        if name in NEW:
-            return _("New work for your department: case %(number)s", number=case.number)
-        if name in RETURNED:
-            return _("Case %(number)s is back with your department", number=case.number)
-        if name in INSTRUCTED:
-            return _("A manager's instruction on case %(number)s", number=case.number)
-        return _("Case %(number)s is assigned to you", number=case.number)
+def _subject(name: str, case: Case) -> dict:
+    key = ("department.new" if name in NEW else "department.returned" if name in RETURNED
+           else "department.instruction" if name in INSTRUCTED else "department.assigned")
+    return msg(key, number=case.number)
 
 
-def _body(case: Case, event: CaseEvent) -> str:
+def _body(case: Case, event: CaseEvent) -> dict:
     place = "" if case.misconduct else case.place  # a complaint about staff: where it came from stays withheld
-    parts = [case.category.name if case.category else "", place or "", event.note or "", event.internal_note or ""]
-    return " · ".join(p for p in parts if p)
+    parts = [case.category.name if case.category else "", place or "", event.note_msg or event.note or "",
+             event.internal_msg or event.internal_note or ""]
+    return join([p for p in parts if p])
 
 
 def notify_department(name: str, *, case: Case, user: User, event: CaseEvent, **_kw) -> None:

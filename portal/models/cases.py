@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, Date, Enum, Float, ForeignKey, Index, Integer, String, Text,
+    JSON, Boolean, Date, Enum, Float, ForeignKey, Index, Integer, String, Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -210,6 +210,10 @@ class CaseEvent(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     internal_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The same texts as message keys and parameters (portal.messages), shown in the reader's language;
+    # NULL on rows written before them and where only people's own words were recorded.
+    note_msg: Mapped[list | dict | None] = mapped_column(JSON)
+    internal_msg: Mapped[list | dict | None] = mapped_column(JSON)
     case: Mapped[Case] = relationship()
     actor: Mapped[User | None] = relationship()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import UTCDateTime, db
@@ -28,6 +28,10 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(30))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+    # Subject and body as message keys and parameters (portal.messages): the in-app list shows them in
+    # the reader's language; `subject` and `body` hold the text as sent, in the recipient's language.
+    subject_msg: Mapped[list | dict | None] = mapped_column(JSON)
+    body_msg: Mapped[list | dict | None] = mapped_column(JSON)
     address: Mapped[str] = mapped_column(String(120), default="")
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sending, sent, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

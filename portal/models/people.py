@@ -151,6 +151,8 @@ class User(UserMixin, db.Model):
     # password reset) ends every session of the account at once.
     session_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The interface language the person last chose ("" = the house language): their SMS and e-mail use it.
+    language: Mapped[str] = mapped_column(String(10), default="", server_default="")
     unit: Mapped[Unit | None] = relationship()
     department: Mapped[Department | None] = relationship()
     estates: Mapped[list[Estate]] = relationship(secondary=user_estate, order_by="Estate.id")

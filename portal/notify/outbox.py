@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import force_locale
 
 from portal.extensions import db, insert_new
 from portal.jobs import after_commit
+from portal.messages import is_message, locale_of, render
 from portal.models import Notification, User
 from portal.timeutil import utcnow
 
@@ -47,23 +49,40 @@ def queue_rows(rows: list[dict]) -> list[int]:
 
 
 def row(user: User, channel: str, address: str, kind: str, subject: str, body: str, dedup_key: str,
-        case_id: int | None = None, alert_id: int | None = None, now: datetime | None = None) -> dict:
+        case_id: int | None = None, alert_id: int | None = None, now: datetime | None = None,
+        subject_msg=None, body_msg=None) -> dict:
+    """One outbox row; `subject` and `body` as sent (the recipient's language), `*_msg` the message items
+    (portal.messages) the in-app list renders in its reader's language."""
     return {
         "user_id": user.id, "channel": channel, "address": address, "kind": kind,
         "subject": subject[:200], "body": body, "dedup_key": dedup_key[:80], "case_id": case_id,
+        "subject_msg": subject_msg if is_message(subject_msg) else None,
+        "body_msg": body_msg if is_message(body_msg) else None,
         "alert_id": alert_id, "status": "pending", "attempts": 0, "errors": 0,
         "attempt_id": "", "next_attempt_at": None, "last_error": "",
         "created_at": now or utcnow(), "claimed_at": None, "sent_at": None, "read_at": None,
     }
 
 
-def notify(users, kind: str, subject: str, body: str, dedup_key: str, case_id: int | None = None,
+def notify(users, kind: str, subject, body, dedup_key: str, case_id: int | None = None,
            alert_id: int | None = None, sms: bool = False) -> list[int]:
-    """Notify people on every channel they have (the caller commits); `sms`: by SMS too."""
+    """Notify people on every channel they have (the caller commits); `sms`: by SMS too.
+
+    `subject` and `body`: text, or message items (portal.messages) written in each recipient's language."""
     now = utcnow()
     db.session.flush()
-    rows = [row(u, channel, address, kind, subject, body, dedup_key, case_id, alert_id, now)
-            for u in users if u is not None and u.active for channel, address in channels_for(u, kind, sms)]
+    texts: dict[str, tuple[str, str]] = {}
+    rows = []
+    for u in users:
+        if u is None or not u.active:
+            continue
+        locale = locale_of(u)
+        if locale not in texts:
+            with force_locale(locale):
+                texts[locale] = (render(subject), render(body))
+        for channel, address in channels_for(u, kind, sms):
+            rows.append(row(u, channel, address, kind, *texts[locale], dedup_key, case_id, alert_id, now,
+                            subject_msg=subject, body_msg=body))
     return queue_rows(rows)
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from portal.cases.lifecycle import record_escalations
 from portal.extensions import db, insert_new
+from portal.messages import lab, locale_of, msg, register, render
 from portal.models import Alert, Role, User
 from portal.notify import outbox
 from portal.timeutil import to_local, utcnow
@@ -37,6 +38,7 @@ RULES = {
 }
 REMINDER = _l("Deadline approaching")
 LEVELS = {0: _l("Reminder"), 1: _l("Customer-service manager"), 2: _l("Site manager")}
+register(rule=RULES, level=LEVELS)
 
 
 @dataclass(frozen=True)
@@ -126,25 +128,33 @@ def fire(firings: list[Firing], now: datetime | None = None, staff: Staff | None
         return []
     by_key = {(f.case_id, f.rule, f.level, f.round): f for f in firings}
     staff = staff or Staff()
-    events, rows = [], []
-    texts: dict[tuple[str, int], tuple[str, str, str]] = {}
-    with force_locale("zh_Hans_CN"):  # messages leave the portal in the house language
-        due_word = _("due")
-        for alert_id, case_id, rule, level, rnd in created:
-            f = by_key[(case_id, rule, level, rnd)]
-            if (rule, level) not in texts:  # translate once per rule, not once per case
-                texts[(rule, level)] = (rule_label(rule, level), str(RULES.get(rule, rule)), str(LEVELS[level]))
-            title, rule_text, level_text = texts[(rule, level)]
-            due = f" {due_word} {to_local(f.due_at):%m-%d %H:%M}" if f.due_at else ""
-            subject = f"[{f.case_number}] {title}"
-            body = f"{rule_text}{due}"
-            if level >= 1:
-                events.append((case_id, f"{level_text}: {rule_text}{due}"))
-            kind = "escalation" if level >= 1 else "reminder"
-            for user in staff.recipients(f):
-                for channel, address in outbox.channels_for(user, kind):
-                    rows.append(outbox.row(user, channel, address, kind, subject, body,
-                                           f"alert:{alert_id}", case_id, alert_id, now))
+    events, sends = [], []
+    for alert_id, case_id, rule, level, rnd in created:
+        f = by_key[(case_id, rule, level, rnd)]
+        due = f"{to_local(f.due_at):%m-%d %H:%M}" if f.due_at else None
+        title = msg("alert.reminder") if level == 0 else lab("rule", rule)
+        subject = msg("alert.subject", number=f.case_number, title=title)
+        body = msg("alert.due", rule=lab("rule", rule), time=due) if due else lab("rule", rule)
+        if level >= 1:
+            note = (msg("alert.escalation_due", level=lab("level", level), rule=lab("rule", rule), time=due) if due
+                    else msg("alert.escalation", level=lab("level", level), rule=lab("rule", rule)))
+            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the stored text: the house language
+                events.append((case_id, render(note), note))
+        kind = "escalation" if level >= 1 else "reminder"
+        for user in staff.recipients(f):
+            for channel, address in outbox.channels_for(user, kind):
+                sends.append((user, channel, address, kind, subject, body, f"alert:{alert_id}", case_id, alert_id))
+    rows = []
+    for locale in sorted({locale_of(s[0]) for s in sends}):  # each recipient's language, one switch per language
+        with force_locale(locale):
+            texts: dict[int, tuple[str, str]] = {}
+            for user, channel, address, kind, subject, body, key, case_id, alert_id in sends:
+                if locale_of(user) != locale:
+                    continue
+                if alert_id not in texts:
+                    texts[alert_id] = (render(subject), render(body))
+                rows.append(outbox.row(user, channel, address, kind, *texts[alert_id], key, case_id, alert_id, now,
+                                       subject_msg=subject, body_msg=body))
     record_escalations(events, now)
     outbox.queue_rows(rows)
     return [c[0] for c in created]
