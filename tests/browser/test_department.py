@@ -119,3 +119,31 @@ def test_phone_queue_shows_new_work_first_with_its_views(phone: Page, live_app):
     expect(phone).to_have_url(re.compile(r"view=unassigned"))
     expect(phone.locator(".queue-views a[aria-current=page]")).to_have_text("待领取")
     assert_no_horizontal_scroll(phone)
+
+
+def test_phone_head_assigns_from_the_queue_row_and_a_technician_takes_from_his(phone: Page, live_app):
+    assigned, free = dispatched_case(live_app, severity="minor"), dispatched_case(live_app, severity="minor")
+    login(phone, "eng1")  # 刘强, head of 工程部
+    phone.goto(f"/dept?q={assigned}")
+    row = phone.locator("#case-table tbody tr", has_text=assigned)
+    row_id = row.get_attribute("id")
+    row.locator("td.row-actions summary").click()
+    form = row.locator("form[data-action=assign]")
+    form.locator("select").select_option(label="黄磊")
+    form.locator("button[type=submit]").click()
+    updated = phone.locator(f"#{row_id}.row-updated")
+    expect(updated.locator("p.notice")).to_be_visible()  # the confirmation in the row just used
+    expect(updated.locator(".assignee")).to_have_text("黄磊")
+    assert in_view(phone, f"#{row_id} p.notice")
+    assert_no_horizontal_scroll(phone)
+
+    login(phone, "tech1")
+    phone.goto("/dept?view=unassigned&status=open&sort=queue&q=" + free)
+    row = phone.locator("#case-table tbody tr", has_text=free)
+    row_id = row.get_attribute("id")
+    row.locator("td.row-actions summary").click()
+    expect(row.locator("form[data-action=assign]")).to_have_count(0)  # only the head assigns
+    row.locator("form[data-action=take] button[type=submit]").click()  # 抢单
+    updated = phone.locator(f"#{row_id}.row-updated")
+    expect(updated.locator(".assignee")).to_have_text("黄磊")
+    assert in_view(phone, f"#{row_id} p.notice")
