@@ -107,8 +107,8 @@ def test_a_second_call_about_the_same_problem_is_added_to_the_open_case_with_its
     offer = page.get_by_test_id("duplicates")
     expect(offer).to_be_visible()
     expect(page.locator("#description")).to_have_value("邻居也来电：车位又被占了")  # kept
-    expect(page.locator("#photos").locator("xpath=..")).to_contain_text("再次选择这 1 张照片")  # the browser dropped it
-    page.locator("#photos").set_input_files(str(photo))
+    expect(offer).to_contain_text("再次选择这 1 张照片")  # the browser dropped it: chosen again beside the offer
+    offer.locator("#offer-photos").set_input_files(str(photo))
     fits(page)
     offer.get_by_test_id(f"append-{number}").click()
     expect(page.locator(".flash.success")).to_contain_text(number)
