@@ -168,11 +168,14 @@
     toast(document.documentElement.lang === "en" ? "Cannot reach the server. Check the connection." : "无法连接服务器，请检查网络。");
   });
 
-  // The complainant's number, revealed by a logged "Call" (templates/_privacy.html): dial it at once.
+  // The complainant's number, revealed by a logged "Call" (templates/_privacy.html): the dialling link
+  // takes the focus and the next tap dials. Never dial from script: a tel: navigation started after an
+  // htmx request carries no user gesture, and Chromium treats it as leaving the page (beforeunload) and
+  // drops the taps that follow until it resolves, so the next action panel the user opened stayed shut.
   document.addEventListener("htmx:afterSettle", function () {
     var link = document.querySelector("a[data-dial]:not([data-dialled])");
     if (!link) return;
     link.setAttribute("data-dialled", "");
-    window.location.href = link.href;
+    link.focus({ preventScroll: true });
   });
 })();

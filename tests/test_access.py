@@ -383,3 +383,37 @@ def test_resident_list_search_does_not_reach_another_resident(client, people, da
     assert listed(html, mine)
     html = client.get("/my/cases", query_string={"q": dataset["case"].number}).get_data(as_text=True)
     assert not listed(html, dataset["case"])
+
+
+def test_assigning_from_the_queue_row_is_the_head_of_that_department_s_for_its_own_staff(client, app, people,
+                                                                                         elsewhere, dataset):
+    """Issue 15: the row's "assign" reaches only the head of the case's department in the case's estate,
+    and offers (and accepts) only that department's staff who work for the estate."""
+    case = dataset["case"]  # dispatched to security in 测试花园
+    guard = factories.user(Role.DEPARTMENT, department=people["ref"]["sec"], estates=[people["ref"]["estate"]])
+    for head in (people["sec"], people["eng"], elsewhere["sec"]):
+        head.department_head = True
+    db.session.commit()
+    before = _state(case)
+    row = f"row-{case.id}"
+    for outsider in (people["eng"], elsewhere["sec"]):  # another department; the same one of another estate
+        login_as(client, outsider)
+        assert client.get(f"/board/rows/{case.id}/actions").status_code == 404
+        response = post(client, f"/cases/{case.id}/act/assign", form_data(case, "assign", assignee_id=guard.id),
+                        htmx_target=row)
+        assert response.status_code == 404
+        assert _state(case) == before
+    login_as(client, people["sec"])
+    menu = client.get(f"/board/rows/{case.id}/actions").get_data(as_text=True)
+    assert f'value="{guard.id}"' in menu and f'value="{elsewhere["sec"].id}"' not in menu
+    response = post(client, f"/cases/{case.id}/act/assign",
+                    form_data(case, "assign", assignee_id=elsewhere["sec"].id), htmx_target=row)
+    assert response.status_code == 200 and _state(case) == before  # refused beside the field
+    no_token = client.post(f"/cases/{case.id}/act/assign", data=form_data(case, "assign", assignee_id=guard.id),
+                           headers={"HX-Request": "true", "HX-Target": row})
+    assert no_token.status_code == 400 and _state(case) == before  # CSRF
+    response = post(client, f"/cases/{case.id}/act/assign", form_data(case, "assign", assignee_id=guard.id),
+                    htmx_target=row)
+    assert response.status_code == 200 and f'id="{row}"' in response.get_data(as_text=True)
+    db.session.refresh(case)
+    assert case.assignee_id == guard.id

@@ -144,6 +144,65 @@ def test_a_technician_takes_an_unassigned_case_once_and_hands_it_over(as_, peopl
     assert crew["eng"].display_name in page.by_id("case-body").all("dl", cls="facts")[0].text
 
 
+def _row_menu(client, case) -> list[str]:
+    """The actions a queue row's menu offers (the fragment its "act" menu loads)."""
+    menu = html(client.get(f"/board/rows/{case.id}/actions"))
+    return [f.attrs["data-action"] for f in menu.all("form")]
+
+
+def test_the_head_assigns_a_technician_from_the_queue_row(as_, people, crew):
+    case = make_case(people, OPEN)
+    people["head"] = crew["head"]
+    head = as_("head")
+    assert _row_menu(head, case) == ["accept", "take", "assign"]
+    menu = html(head.get(f"/board/rows/{case.id}/actions"))
+    form = menu.one("form", data_action="assign")
+    names = [o.text for o in form.one("select").all("option")]
+    assert crew["tech"].display_name in names and people["sec"].display_name not in names  # the department's own
+    assert form.one("label", cls="row-field").text.strip().startswith("维修人员")  # a labelled field
+    version = str(fresh(case).version_id)
+    r = post(head, f"/cases/{case.id}/act/assign", {"assign-version": version, "assign-assignee_id": str(crew["tech"].id)},
+             htmx_target=f"row-{case.id}")
+    assert r.status_code == 200 and "<html" not in r.get_data(as_text=True)
+    row = html(r).by_id(f"row-{case.id}")  # only the row is swapped, with the confirmation in it
+    assert "row-updated" in row.classes and row.one("p", cls="notice").text
+    assert row.one("small", cls="assignee").text == crew["tech"].display_name
+    assert fresh(case).assignee_id == crew["tech"].id
+    [notice] = notices(crew["tech"], "department_assigned", "inapp")
+    assert notice.case_id == case.id
+
+
+def test_a_wrong_choice_in_the_row_comes_back_beside_the_field_and_changes_nothing(as_, people, crew):
+    case = make_case(people, OPEN)
+    people["head"] = crew["head"]
+    version = str(fresh(case).version_id)
+    r = post(as_("head"), f"/cases/{case.id}/act/assign",
+             {"assign-version": version, "assign-assignee_id": str(people["sec"].id)},  # another department
+             htmx_target=f"row-{case.id}")
+    row = html(r).by_id(f"row-{case.id}")
+    form = row.one("form", data_action="assign")  # the row's form stays open with its message
+    assert form.all("p", cls="error")
+    assert fresh(case).assignee_id is None
+
+
+def test_a_technician_takes_from_the_row_and_is_not_offered_to_assign(as_, people, crew):
+    case = make_case(people, OPEN)
+    people["tech"] = crew["tech"]
+    tech = as_("tech")
+    assert _row_menu(tech, case) == ["accept", "take"]
+    version = str(fresh(case).version_id)
+    refused = post(tech, f"/cases/{case.id}/act/assign",
+                   {"assign-version": version, "assign-assignee_id": str(crew["tech"].id)},
+                   htmx_target=f"row-{case.id}")
+    assert html(refused).by_id(f"row-{case.id}").all("p", cls="error")  # only the head assigns
+    assert fresh(case).assignee_id is None
+    r = post(tech, f"/cases/{case.id}/act/take", {"take-version": version}, htmx_target=f"row-{case.id}")
+    row = html(r).by_id(f"row-{case.id}")
+    assert row.one("p", cls="notice").text and row.one("small", cls="assignee").text == crew["tech"].display_name
+    assert fresh(case).assignee_id == crew["tech"].id
+    assert _row_menu(tech, case) == ["accept"]  # taken: no 抢单 any more
+
+
 def test_accepting_an_unassigned_case_takes_it(people, crew):
     case = make_case(people, OPEN)
     perform(case, crew["tech"], "accept", {})

@@ -2,14 +2,16 @@
 at the same place offered as "add to this case" before a duplicate is made."""
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Building, Case, CaseEvent, Role, Unit
+from portal.models import Attachment, Building, Case, CaseEvent, Role, Unit
 from tests import factories
 from tests.conftest import login_as, post
-from tests.helpers import html, make_case
+from tests.helpers import html, make_case, tiny_png
 
 
 def register_data(people, **extra):
@@ -123,3 +125,38 @@ def test_appending_to_another_estates_case_is_not_found(app, people, elsewhere):
     client = app.test_client()
     login_as(client, people["clerk"])
     assert post(client, f"/desk/append/{theirs.id}", register_data(people)).status_code == 404
+
+
+def test_adding_to_the_case_carries_the_photos_of_the_registration_form(as_, people):
+    first = make_case(people, ["acknowledge", "classify"], description="卫生间漏水")
+    clerk = as_("clerk")
+    offer = post(clerk, "/desk/new", {**register_data(people), "photos": [(io.BytesIO(tiny_png()), "leak.png")]},
+                 content_type="multipart/form-data")
+    hint = html(offer).field_container("photos").text
+    assert "1" in hint and "再次" in hint  # the browser dropped the file: the clerk is told to choose it again
+    r = post(clerk, f"/desk/append/{first.id}",
+             {**register_data(people), "photos": [(io.BytesIO(tiny_png()), "leak.png"), (io.BytesIO(tiny_png()), "ceiling.png")]},
+             content_type="multipart/form-data")
+    assert r.status_code == 302
+    event = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == first.id)
+                               .order_by(CaseEvent.id.desc())).first()
+    photos = db.session.scalars(select(Attachment).where(Attachment.case_id == first.id)).all()
+    assert sorted(a.filename for a in photos) == ["ceiling.png", "leak.png"]
+    assert {a.event_id for a in photos} == {event.id} and event.action == "comment"
+    page = html(clerk.get(f"/cases/{first.id}"))
+    assert len(page.by_id("timeline").all("img")) == 2
+
+
+def test_a_refused_photo_keeps_the_statement_and_adds_nothing(as_, people):
+    first = make_case(people, ["acknowledge", "classify"], description="卫生间漏水")
+    before = db.session.scalar(select(func.count()).select_from(CaseEvent))
+    r = post(as_("clerk"), f"/desk/append/{first.id}",
+             {**register_data(people), "photos": [(io.BytesIO(b"not a picture"), "notes.txt")]},
+             content_type="multipart/form-data")
+    assert r.status_code == 200
+    page = html(r)
+    assert page.field_container("photos").all("p", cls="error")  # beside the field
+    assert page.by_id("description").text.strip() == "来电：楼上漏水到卫生间"  # nothing typed lost
+    assert page.one(data_testid="duplicates").one("button", data_testid=f"append-{first.number}")
+    assert db.session.scalar(select(func.count()).select_from(CaseEvent)) == before
+    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0

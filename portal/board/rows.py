@@ -23,8 +23,9 @@ from portal.templating import TimeLeft, clock_label
 from portal.timeutil import fmt_dt
 from portal.timeutil import utcnow
 
-# What a row's "act" menu offers, by role and state (portal.board.routes.row_forms builds the forms).
-ROW_ACTIONS = ("acknowledge", "classify", "dispatch", "accept", "take", "close")
+# What a row's "act" menu offers, by role and state (portal.board.routes.row_forms builds the forms):
+# in the department's queue a technician takes (抢单) and the head assigns without opening the case.
+ROW_ACTIONS = ("acknowledge", "classify", "dispatch", "accept", "take", "assign", "close")
 
 
 def actionable_statuses(role: Role) -> frozenset:

@@ -66,3 +66,4 @@ class AppendForm(FlaskForm):
                                 validators=[DataRequired(_l("Describe the problem.")), Length(max=4000)])
     contact_name = StringField(_l("Contact name"), validators=[Optional(), Length(max=50)])
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=30)])
+    photos = MultipleFileField(_l("Photos (up to 5)"))  # the registration form's, carried to the case

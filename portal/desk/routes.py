@@ -9,7 +9,7 @@ from portal import org
 from portal.access import STAFF, estate_ids, get_case_or_404, role_required, sees_estate
 from portal.cases.intake import find_residents, register_case, site_of
 from portal.cases.service import desk_categories, estate_choices
-from portal.cases.uploads import Photos, check_photos, commit_with_photos, too_large_message
+from portal.cases.uploads import Photos, check_photos, commit_with_photos, real_files, too_large_message
 from portal.desk import bp
 from portal.desk.caller import caller_cases, duplicates, household, resident_in_scope
 from portal.desk.forms import AppendForm, RegisterForm
@@ -42,13 +42,19 @@ def _site(form: RegisterForm, resident: User | None) -> int | None:
     return site
 
 
+def _register_form(**kwargs) -> RegisterForm:
+    """The registration form with the clerk's categories and sites."""
+    form = RegisterForm(**kwargs)
+    form.category_id.choices = opts([(0, _("— choose —"))] + desk_categories(current_user))
+    form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
+    return form
+
+
 @bp.route("/desk/new", methods=["GET", "POST"])
 @role_required(*STAFF)
 def register():
     """Register a case for a resident; the receipt with its number follows at once."""
-    form = RegisterForm()
-    form.category_id.choices = opts([(0, _("— choose —"))] + desk_categories(current_user))
-    form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
+    form = _register_form()
     valid = form.validate_on_submit()
     resident = _resident(form) if request.method == "POST" else None
     photos = check_photos(form.photos.data, current_user) if valid else Photos()
@@ -80,7 +86,9 @@ def register():
         if not photos.errors:
             return redirect(url_for("cases.receipt", case_id=case.id))
     form.photos.errors = list(form.photos.errors) + photos.errors
-    return render_template("desk/register.html", form=form, resident=resident, similar=similar,
+    # A browser never sends chosen files again: when the offer comes back, say so beside the photo field.
+    dropped = len(real_files(form.photos.data)) if similar and request.method == "POST" else 0
+    return render_template("desk/register.html", form=form, resident=resident, similar=similar, dropped=dropped,
                            resident_q=request.form.get("resident_q", ""),
                            **(_caller(resident) if resident is not None else {}))
 
@@ -90,9 +98,7 @@ def too_large(error):
     """A body beyond MAX_CONTENT_LENGTH cannot be read: the form again, the limits beside the photo field."""
     if not current_user.is_authenticated or current_user.role not in STAFF or request.endpoint != "desk.register":
         return render_template("errors/error.html", code=413, message=too_large_message()), 413
-    form = RegisterForm(formdata=None)
-    form.category_id.choices = opts([(0, _("— choose —"))] + desk_categories(current_user))
-    form.estate_id.choices = opts([(0, _("— from the resident's unit —"))] + estate_choices(current_user))
+    form = _register_form(formdata=None)
     form.photos.errors = [too_large_message()]
     return render_template("desk/register.html", form=form, resident=None, resident_q="", similar=[]), 413
 
@@ -123,15 +129,30 @@ def append(case_id: int):
         for errors in form.errors.values():
             flash(errors[0], "error")
         return redirect(url_for("cases.detail", case_id=case.id))
-    problem = append_statement(case, current_user, contact=form.contact_name.data or "",
-                               phone=form.contact_phone.data or "", channel=form.channel.data or "",
-                               statement=form.description.data)
+    photos = check_photos(form.photos.data, current_user)
+    if photos.errors:  # the registration form again, the message beside its photo field, nothing typed lost
+        return _refused_photos(case, photos.errors)
+    event, problem = append_statement(case, current_user, contact=form.contact_name.data or "",
+                                      phone=form.contact_phone.data or "", channel=form.channel.data or "",
+                                      statement=form.description.data)
     if problem is not None:
         flash(problem, "error")
         return redirect(url_for("cases.detail", case_id=case.id))
-    db.session.commit()
+    errors = commit_with_photos(case, current_user, photos, event)  # the photos on the statement's event
+    if errors:
+        return _refused_photos(case, errors)
     flash(_("The caller's statement was added to case %(number)s.", number=case.number), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
+
+
+def _refused_photos(case, errors: list[str]):
+    """The registration form as typed, the offer of the case again and why its photos were refused."""
+    form = _register_form()
+    form.photos.errors = errors
+    resident = _resident(form)
+    return render_template("desk/register.html", form=form, resident=resident, similar=[case], dropped=0,
+                           resident_q=request.form.get("resident_q", ""),
+                           **(_caller(resident) if resident is not None else {}))
 
 
 @bp.route("/desk/residents")

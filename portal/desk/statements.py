@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from portal.cases.lifecycle import TransitionError, can, perform
 from portal.labels import CHANNEL, label
-from portal.models import Case, User
+from portal.models import Case, CaseEvent, User
 
 
 def statement_note(contact: str, phone: str, channel: str, statement: str) -> str:
@@ -16,14 +16,14 @@ def statement_note(contact: str, phone: str, channel: str, statement: str) -> st
     return f"{head}: {statement.strip()}"
 
 
-def append_statement(case: Case, user: User, *, contact: str, phone: str, channel: str, statement: str) -> str | None:
-    """Record the statement as a comment through the action table; a message when it cannot be added."""
+def append_statement(case: Case, user: User, *, contact: str, phone: str, channel: str,
+                     statement: str) -> tuple[CaseEvent | None, str | None]:
+    """Record the statement as a comment through the action table: (its event, None) or (None, why not)."""
     if not statement.strip():
-        return _("Describe the problem.")
+        return None, _("Describe the problem.")
     if not case.is_open or not can(user, case, "comment"):
-        return _("This case is no longer open: register a new case.")
+        return None, _("This case is no longer open: register a new case.")
     try:
-        perform(case, user, "comment", {"note": statement_note(contact, phone, channel, statement)})
+        return perform(case, user, "comment", {"note": statement_note(contact, phone, channel, statement)}), None
     except TransitionError as exc:
-        return str(exc.message)
-    return None
+        return None, str(exc.message)

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_pages import assert_no_horizontal_scroll, login
+from tests.browser.test_pages import assert_no_horizontal_scroll, login, png_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -78,8 +78,13 @@ def test_registering_a_call_finds_the_unit_as_said_and_fills_the_contact(page: P
     fits(page)
 
 
-def test_a_second_call_about_the_same_problem_is_added_to_the_open_case(page: Page):
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_a_second_call_about_the_same_problem_is_added_to_the_open_case_with_its_photo(page: Page, phone: Page,
+                                                                                        size, tmp_path):
+    page = phone if size == "phone" else page
     login(page, "clerk1")
+    photo = tmp_path / "car.png"
+    photo.write_bytes(png_bytes())
 
     def fill_call(text: str) -> None:
         page.goto("/desk/new")
@@ -97,13 +102,19 @@ def test_a_second_call_about_the_same_problem_is_added_to_the_open_case(page: Pa
     number = page.get_by_test_id("case-number").inner_text().strip()
 
     fill_call("邻居也来电：车位又被占了")
+    page.locator("#photos").set_input_files(str(photo))
     page.locator("form#register-form button[type=submit]").last.click()
     offer = page.get_by_test_id("duplicates")
     expect(offer).to_be_visible()
     expect(page.locator("#description")).to_have_value("邻居也来电：车位又被占了")  # kept
+    expect(offer).to_contain_text("再次选择这 1 张照片")  # the browser dropped it: chosen again beside the offer
+    offer.locator("#offer-photos").set_input_files(str(photo))
+    fits(page)
     offer.get_by_test_id(f"append-{number}").click()
     expect(page.locator(".flash.success")).to_contain_text(number)
-    expect(page.locator("#timeline")).to_contain_text("邻居也来电：车位又被占了")
+    statement = page.locator("#timeline li", has_text="邻居也来电：车位又被占了")
+    expect(statement.locator("img")).to_have_count(1)  # the photo came with the statement
+    fits(page)
 
 
 def test_on_a_phone_the_managers_menu_folds_behind_a_button(phone: Page):
