@@ -1,10 +1,12 @@
-"""Search by case-number prefix: a pattern index on PostgreSQL; case_term holds the texts only (issue 18)
+"""Search by case-number prefix (a pattern index; case_term holds the texts only); finished months' figures (issue 18)
 
 Revision ID: 0023
 Revises: 0017
 """
 from alembic import op
 import sqlalchemy as sa
+
+from portal.extensions import UTCDateTime
 
 revision = '0023'
 down_revision = '0017'
@@ -41,11 +43,24 @@ def _rebuild(fields):
 
 
 def upgrade():
+    op.create_table('month_figure',
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('estate_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('cases', sa.Integer(), nullable=False),
+    sa.Column('resolution_ok', sa.Integer(), nullable=False),
+    sa.Column('resolution_late', sa.Integer(), nullable=False),
+    sa.Column('satisfied', sa.Integer(), nullable=False),
+    sa.Column('answered', sa.Integer(), nullable=False),
+    sa.Column('stale_at', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('computed_at', UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('month', 'estate_id', name=op.f('pk_month_figure'))
+    )
     op.create_index('ix_case_number_pattern', 'case', ['number'], unique=False,
                     postgresql_ops={'number': 'varchar_pattern_ops'})
     _rebuild(TEXT_FIELDS)  # the number's pieces leave the index: number_ids matches numbers
 
 
 def downgrade():
+    op.drop_table('month_figure')
     _rebuild(("number",) + TEXT_FIELDS)
     op.drop_index('ix_case_number_pattern', table_name='case')
