@@ -7,8 +7,8 @@ database (a temp SQLite file unless --database-url names an empty
 PostgreSQL database or --postgres starts a throw-away one, bench/_pg.py),
 then renders the board through the real app as a clerk and prints the
 median time and the SQL statements per request:
-`n=100000 view=board board_ms=41.2 statements=5`; the `view=search` lines time the search's own
-queries (count and first page) without rendering.
+`n=100000 view=board board_ms=41.2 statements=5`; `view=board_search q=… ms=…` lines are the board
+searched; the `view=search` lines time the search's own queries (count and first page) without rendering.
 
 Each request starts with the list cache emptied (portal.stamp), so every one
 counts, selects and renders: the cost after any change to the data. The
@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from urllib.parse import urlencode
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,22 +31,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event, func, insert, select  # noqa: E402
 
 from bench._pg import add_database_arguments, database_url, settle  # noqa: E402
-from portal import create_app, search, stamp  # noqa: E402
+from flask import current_app  # noqa: E402
+
+from portal import create_app, pagination, search, stamp  # noqa: E402
 from portal.board.query import filtered  # noqa: E402
 from portal.config import TestConfig  # noqa: E402
 from portal.demo import seed_reference  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Case, Category, Department, Role, Status, Unit, User  # noqa: E402
-from portal.timeutil import utcnow  # noqa: E402
+from portal.models.cases import KIND_PREFIX, Kind  # noqa: E402
+from portal.timeutil import local_zone, utcnow  # noqa: E402
 
 VIEWS = {
     "board": "/board",
     "board_open_major": "/board?status=open&severity=major",
-    "board_search": "/board?q=漏水",
-    "board_search_lift": "/board?q=电梯",
-    "board_search_number": "/board?q=BN-000123",
     "board_page_40": "/board?page=40",
 }
+# Searches, each printed as `view=board_search q=…`: two characters, a phrase whose every bigram is
+# common (a sixth of the cases have each), a case-number prefix (a month's repairs), one whole number
+# (filled in by `run`: today's first complaint) and a number prefix in lower case.
+SEARCHES = ["漏水", "电梯", "厨房水管漏水", "BX-202611", "bx-2026", None]
 
 
 def fill(total: int) -> None:
@@ -60,10 +65,20 @@ def fill(total: int) -> None:
     now = utcnow()
     texts = ["厨房水管漏水", "电梯停顿", "楼道垃圾未清运", "门禁损坏", "噪音扰民", "车位被占"]
     batch = []
+    counters: dict = {}
+    taken = set(db.session.scalars(select(Case.number)))
     for i in range(have, total):
         received = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
+        kind = rng.choice(["complaint", "repair", "enquiry", "suggestion"])
+        day = received.astimezone(local_zone()).date()
+        while True:  # numbers as the app makes them (portal.cases.intake.next_number): TS-20261130-0007
+            key = (kind, day)
+            counters[key] = counters.get(key, 0) + 1
+            number = f"{KIND_PREFIX[Kind(kind)]}-{day:%Y%m%d}-{counters[key]:04d}"
+            if number not in taken:
+                break
         batch.append({
-            "number": f"BN-{i:08d}", "kind": rng.choice(["complaint", "repair", "enquiry", "suggestion"]),
+            "number": number, "kind": kind,
             "channel": rng.choice(["phone", "online", "wechat", "walk_in"]), "status": rng.choice(statuses),
             "severity": rng.choice(["major", "important", "minor", None]), "urgent": False,
             "category_id": rng.choice(cats), "resident_id": rng.choice(residents), "unit_id": rng.choice(units),
@@ -84,16 +99,14 @@ def fill(total: int) -> None:
     search.reindex(only_missing=True)  # core INSERTs bypass the ORM events that keep the search terms
 
 
-SEARCHES = ("漏水", "电梯", "BN-000123", "BN-0001")
-
 
 def search_ms(q: str, runs: int = 7) -> float:
-    """The search alone: count the matching cases and select the first page's ids (median ms)."""
+    """The search alone, as the board runs it: the count (capped at LIST_COUNT_LIMIT) and the first page's ids."""
     stmt = filtered(Case.id > 0, {"q": q}).with_only_columns(Case.id)
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        pagination.count(stmt, current_app.config["LIST_COUNT_LIMIT"])
         db.session.scalars(stmt.order_by(Case.received_at.desc()).limit(25)).all()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
@@ -150,10 +163,17 @@ def run(url: str | None, sizes: list[int]) -> None:
         for view, path in VIEWS.items():
             ms, statements = measure(app, client, path)
             print(f"n={size} view={view} board_ms={ms:.1f} statements={statements}", flush=True)
+        with app.app_context():
+            first = db.session.scalar(select(Case.number).where(Case.kind == "complaint").order_by(Case.number.desc()))
+        for q in SEARCHES:
+            q = q or first
+            ms, statements = measure(app, client, "/board?" + urlencode({"q": q}))
+            print(f"n={size} view=board_search q={q} ms={ms:.1f} statements={statements}", flush=True)
         ms, statements = measure(app, client, VIEWS["board"], cold=False)
         print(f"n={size} view=board_cached board_ms={ms:.1f} statements={statements}", flush=True)
         with app.app_context():
             for q in SEARCHES:
+                q = q or first
                 print(f"n={size} view=search q={q} search_ms={search_ms(q):.1f}", flush=True)
     with app.app_context():
         db.engine.dispose()  # a throw-away server is stopped next: leave no pooled connection behind

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 AREAS = ("auth", "cases", "desk", "board", "department", "escalation", "admin", "sla", "notify",
          "callbacks", "reports", "register")
 # What follows a lifecycle action: each area's subscribers, connected by its `init_app` when the app is built.
-SUBSCRIBERS = ("portal.sla.hooks", "portal.callbacks.subscribers", "portal.reports.timing", "portal.webhooks.events",
+SUBSCRIBERS = ("portal.sla.hooks", "portal.callbacks.subscribers", "portal.reports.timing", "portal.reports.monthly",
+               "portal.webhooks.events",
                "portal.department.notices")
 
 

@@ -1,7 +1,9 @@
 """Free-text search over cases that an index can serve, for Chinese as typed (two characters: 漏水, 电梯).
 
 A B-tree or trigram index cannot serve `ILIKE '%漏水%'`, so the app keeps its own: `case_term` holds
-every distinct two-character piece (bigram) of each case's searchable text, lower-cased. A query of
+every distinct two-character piece (bigram) of each case's searchable text (description, location,
+contact name, subject), lower-cased. The case number is not in it (every number shares `-2`, `20`,
+`02`…, so a number query would walk most postings): `number_ids` matches it on its B-tree by prefix. A query of
 two or more characters can only be inside a text that contains all of its bigrams, so the index
 yields a small candidate set and the ordinary substring match, run on those candidates only, makes
 the answer exactly what the substring scan would give (tests/test_search.py compares them). A
@@ -12,20 +14,26 @@ events, connected by `init_app`), and by `reindex` after bulk inserts that bypas
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from flask import g, has_app_context
 
-from sqlalchemy import delete, event, func, insert, inspect, or_, select
+from sqlalchemy import delete, event, func, insert, inspect, or_, select, union
 from sqlalchemy.orm import Mapper, aliased
 
 from portal import textquery
 from portal.extensions import db
 from portal.models import Case
-from portal.models.cases import CaseTerm
+from portal.models.cases import KIND_PREFIX, CaseTerm
 
-# The case's own columns that free-text search reads.
+# The case's own columns that free-text search reads; the bigram index holds the texts only: the
+# number (TS-20261122-0007: every case shares its pieces) is matched by its own B-tree, see `number_ids`.
 FIELDS = ("number", "description", "location", "contact_name", "subject")
+TEXT_FIELDS = FIELDS[1:]
+# What can occur inside a case number (portal.cases.intake.next_number): kind prefix, "-", digits.
+NUMBER_CHARS = re.compile(r"[A-Za-z0-9-]+")
+RAREST = 3  # bigrams of a longer query looked up in the index (see _text_ids)
 
 
 def bigrams(text: str) -> set[str]:
@@ -45,21 +53,73 @@ def terms_of(values: Iterable[str]) -> set[str]:
 def case_text_ids(q: str):
     """A SELECT of the ids of cases whose own searchable columns contain `q` (case-insensitive).
 
+    The number and the texts are two indexed lookups joined by UNION: `number_ids` for the number,
+    `_text_ids` (the bigram index) for the description, location, contact name and subject."""
+    selects = case_text_selects(q)
+    return selects[0] if len(selects) == 1 else union(*selects)
+
+
+def case_text_selects(q: str) -> list:
+    """The SELECTs of ids whose UNION is `case_text_ids` (for a caller's own UNION: SQLite nests none)."""
+    q = textquery.clean(q)
+    numbers = number_ids(q)
+    return [_text_ids(q)] + ([] if numbers is None else [numbers])
+
+
+def number_ids(q: str):
+    """A SELECT of the ids of cases whose number contains `q` (any case), or None when none can.
+
+    A number is a kind prefix, "-" and digits (portal.cases.intake.next_number), so a query with a
+    letter can only occur starting inside the prefix: each (prefix, offset) that agrees with the query
+    is one prefix range on the number's B-tree (`BX-2026`, `x-20261122`, `TS`). A query of digits and
+    "-" only (`0007`, `1122-`) can sit anywhere in the number: a scan of the number column."""
+    if not NUMBER_CHARS.fullmatch(q or ""):
+        return None
+    up = q.upper()
+    if not any(ch.isalpha() for ch in up):
+        return select(Case.id).where(Case.number.like(f"%{up}%"))
+    starts = set()
+    for prefix in set(KIND_PREFIX.values()):
+        head = prefix + "-"
+        for offset in range(len(prefix)):
+            start = prefix[:offset] + up
+            if start.startswith(head) or head.startswith(start):
+                starts.add(start)
+    if not starts:
+        return None
+    return select(Case.id).where(or_(*(_number_starts(start) for start in sorted(starts))))
+
+
+def _number_starts(start: str):
+    """Case.number starts with `start` (letters, digits, "-": no LIKE wildcard), as its index serves it.
+
+    PostgreSQL reads a LIKE prefix from the varchar_pattern_ops index (migration 0023); SQLite's LIKE
+    ignores case and so its index, but a range on the BINARY-collated unique index is served."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return Case.number.like(start + "%")
+    return (Case.number >= start) & (Case.number < start + "\U0010ffff")
+
+
+def _text_ids(q: str):
+    """Ids of cases whose texts (not the number) contain `q`, through the bigram index.
+
     Two characters are one bigram: its postings are the answer. Longer queries start from the
     rarest of their bigrams (one probe statement counts each posting list, capped), keep the cases
     that have every other bigram too (index lookups, not whole posting lists) and run the
-    substring match on those only. One character falls back to the scan."""
-    q = textquery.clean(q)
+    substring match on those only (only the three rarest bigrams: enough to narrow, few enough to plan
+    fast). One character falls back to the scan."""
     low = q.lower()
     pattern = textquery.contains(q)
-    text_match = or_(*(getattr(Case, name).ilike(pattern, escape=textquery.ESCAPE) for name in FIELDS))
+    text_match = or_(*(getattr(Case, name).ilike(pattern, escape=textquery.ESCAPE) for name in TEXT_FIELDS))
     grams = bigrams(low)
     if not grams:
         return select(Case.id).where(text_match)
     if len(low) == 2:
         return select(CaseTerm.case_id).where(CaseTerm.term == low)
     sizes = _posting_sizes(grams)
-    driver, *others = sorted(grams, key=lambda gram: (sizes[gram], gram))
+    # The three rarest bigrams narrow enough (the substring match checks the rest): each more is one more
+    # semi-join for PostgreSQL's planner to order, which cost 70 ms of planning for a 16-character query.
+    driver, *others = sorted(grams, key=lambda gram: (sizes[gram], gram))[:RAREST]
     other = aliased(CaseTerm)
     hits = select(CaseTerm.case_id).where(CaseTerm.term == driver, *(
         select(other.case_id).where(other.term == gram, other.case_id == CaseTerm.case_id).exists() for gram in others
@@ -90,13 +150,13 @@ def _write_terms(connection, case_id: int, values: Iterable[str], replace: bool)
 
 
 def _after_insert(_mapper: Mapper, connection, target: Case) -> None:
-    _write_terms(connection, target.id, (getattr(target, name) or "" for name in FIELDS), replace=False)
+    _write_terms(connection, target.id, (getattr(target, name) or "" for name in TEXT_FIELDS), replace=False)
 
 
 def _after_update(_mapper: Mapper, connection, target: Case) -> None:
     state = inspect(target)
-    if any(state.attrs[name].history.has_changes() for name in FIELDS):
-        _write_terms(connection, target.id, (getattr(target, name) or "" for name in FIELDS), replace=True)
+    if any(state.attrs[name].history.has_changes() for name in TEXT_FIELDS):
+        _write_terms(connection, target.id, (getattr(target, name) or "" for name in TEXT_FIELDS), replace=True)
 
 
 def init_app(_app) -> None:
@@ -111,7 +171,7 @@ def reindex(batch: int = 2000, only_missing: bool = False) -> int:
 
     For bulk inserts that bypass the ORM (benchmarks, imports, the migration). Commits per batch."""
     done, last = 0, 0
-    columns = [Case.id, *(getattr(Case, name) for name in FIELDS)]
+    columns = [Case.id, *(getattr(Case, name) for name in TEXT_FIELDS)]
     while True:
         stmt = select(*columns).where(Case.id > last).order_by(Case.id).limit(batch)
         if only_missing:

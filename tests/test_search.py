@@ -9,12 +9,14 @@ from sqlalchemy import func, select, update
 from portal import search, textquery
 from portal.board.query import filtered
 from portal.extensions import db
-from portal.models import Case
+from portal.models import Case, Kind
 from portal.models.cases import CaseTerm
 from tests import factories
 
-# A small alphabet, so that generated queries hit often; with the LIKE wildcards and ASCII of both cases.
+# A small alphabet, so that generated queries hit often; with the LIKE wildcards and ASCII of both cases
+# and the pieces of case numbers (TS-20261130-0001), some of which also go into the texts.
 ALPHABET = "漏水电梯门禁噪音楼道aAbB1-%_ "
+NUMBER_ALPHABET = "TSBXZJYtsbx0123-"
 
 
 def _reference(q: str) -> set[int]:
@@ -31,9 +33,11 @@ def _indexed(q: str) -> set[int]:
 def _corpus(people, n: int = 40, seed: int = 7) -> list[Case]:
     rng = random.Random(seed)
     cases = []
-    for _ in range(n):
+    for i in range(n):
         text = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(3, 14)))
-        cases.append(factories.case(people["resident"], description=text,
+        if i % 5 == 0:  # a text that quotes a case number: the number and the text routes both find it
+            text += rng.choice(["见BX-2026", "ts-20261130-0", "JY-1", "x-20"])
+        cases.append(factories.case(people["resident"], description=text, kind=rng.choice(list(Kind)),
                                     location="".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 4)))))
     db.session.commit()
     return cases
@@ -46,18 +50,42 @@ def _corpus(people, n: int = 40, seed: int = 7) -> list[Case]:
 def test_the_index_answers_what_the_substring_scan_answers(app, people, data):
     if not db.session.scalar(select(func.count(Case.id))):
         _corpus(people)
-    texts = [c.description for c in db.session.scalars(select(Case))]
-    # Either a piece of a stored text (a hit) or anything typed from the alphabet (mostly misses).
-    source = data.draw(st.sampled_from(texts))
+    cases = db.session.scalars(select(Case)).all()
+    texts = [c.description for c in cases]
+    numbers = [c.number for c in cases]
+    # A piece of a stored text or number (a hit; a number's prefix as a clerk types it, in either case),
+    # or anything typed from the alphabets (mostly misses).
+    source = data.draw(st.sampled_from(texts + numbers))
     start = data.draw(st.integers(0, max(0, len(source) - 1)))
+    number = data.draw(st.sampled_from(numbers))
     q = data.draw(st.one_of(
-        st.just(source[start:start + data.draw(st.integers(1, 5))]),
+        st.just(source[start:start + data.draw(st.integers(1, 8))]),
+        st.just(number[:data.draw(st.integers(1, len(number)))]),
+        st.just(number[:data.draw(st.integers(1, len(number)))].lower()),
         st.text(alphabet=ALPHABET, min_size=1, max_size=5),
+        st.text(alphabet=NUMBER_ALPHABET, min_size=1, max_size=8),
     ))
     q = textquery.clean(q)  # as the board searches it
     if not q:
         return
     assert _indexed(q) == _reference(q), q
+
+
+def test_a_number_prefix_finds_the_number_and_texts_that_quote_it(app, people):
+    repair = factories.case(people["resident"], kind=Kind.REPAIR, description="水管漏水")
+    complaint = factories.case(people["resident"], kind=Kind.COMPLAINT, description="噪音")
+    quoting = factories.case(people["resident"], kind=Kind.COMPLAINT, description=f"同{repair.number}一样")
+    db.session.commit()
+    assert repair.number.startswith("BX-")
+    assert _indexed(repair.number) == {repair.id, quoting.id}
+    assert _indexed("bx-") == {repair.id, quoting.id}
+    assert _indexed(repair.number[1:8].lower()) == {repair.id, quoting.id}  # "x-2026…": inside the prefix
+    assert _indexed(complaint.number[:3]) == {complaint.id, quoting.id}
+    assert _indexed(complaint.number[-4:]) >= {complaint.id}  # digits alone: anywhere in the number
+    assert _indexed("QQ-2026") == set()
+    # The number's pieces are not in the bigram index (a number query would walk every case's).
+    assert not db.session.scalar(select(func.count()).select_from(CaseTerm).where(
+        CaseTerm.case_id == repair.id, CaseTerm.term == "bx"))
 
 
 def test_wildcards_are_taken_literally(app, people):

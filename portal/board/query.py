@@ -73,7 +73,7 @@ def filtered(base_clause, f: dict, user_id: int | None = None, now: datetime | N
         unit_ids = select(Unit.id).join(Building).where(unit_match)
         # One set of ids (the bigram index's hits, the resident's and the unit's cases), then the
         # cases by primary key: no OR across the whole case table.
-        matching = union(search.case_text_ids(q),
+        matching = union(*search.case_text_selects(q),
                          select(Case.id).where(Case.resident_id.in_(resident_ids)),
                          select(Case.id).where(Case.unit_id.in_(unit_ids)))
         stmt = stmt.where(Case.id.in_(matching))

@@ -24,7 +24,7 @@ from portal.models.callbacks import (  # noqa: E402
     Method, PlanStatus, SampleSeed, Satisfaction, TaskStatus,
 )
 from portal.models.signin import ClaimStatus, PasswordReset, SignInCode, TotpCredential, UnitClaim  # noqa: E402
-from portal.models.reports import ActionStatus, ImprovementAction, ReportRun, RunStatus  # noqa: E402
+from portal.models.reports import ActionStatus, ImprovementAction, MonthFigure, ReportRun, RunStatus  # noqa: E402
 from portal.models.jobs import Job  # noqa: E402
 from portal.models.privacy import PhoneReveal  # noqa: E402
 from portal.models.views import SavedView  # noqa: E402
@@ -41,7 +41,7 @@ __all__ = [
     "Attachment", "Building", "Case", "CaseEvent", "CaseSequence", "Category",
     "Channel", "Department", "Estate", "Kind", "LocationType", "Phrase", "Role",
     "DataStamp", "Setting", "Severity", "Status", "Unit", "User",
-    "ActionStatus", "ImprovementAction", "ReportRun", "RunStatus", "Job", "PhoneReveal", "SavedView",
+    "ActionStatus", "ImprovementAction", "MonthFigure", "ReportRun", "RunStatus", "Job", "PhoneReveal", "SavedView",
     "ApiCallCount", "ApiIdempotency", "ApiKey", "WebhookAttempt", "WebhookSubscription", "webhook_estate",
     "ClaimStatus", "PasswordReset", "SignInCode", "TotpCredential", "UnitClaim",
 ]

@@ -94,6 +94,9 @@ class Case(db.Model):
               "resolve_work_seconds"),
         # The API's "changed since a cursor" walks (updated_at, id) in order.
         Index("ix_case_updated_id", "updated_at", "id"),
+        # Search by case-number prefix (portal.search.number_ids): PostgreSQL serves LIKE 'BX-2026%'
+        # only from a pattern_ops index (SQLite gets a plain copy of the unique index: it reads a range).
+        Index("ix_case_number_pattern", "number", postgresql_ops={"number": "varchar_pattern_ops"}),
         Index("ix_case_repeat_repairs", "kind", "received_at", "unit_id", "location_type", "location",
               "category_id"),
     )

@@ -75,3 +75,21 @@ class ReportRun(db.Model):
     @property
     def percent(self) -> int:
         return 100 if self.status == RunStatus.DONE else int(100 * self.step / max(1, self.steps))
+
+
+class MonthFigure(db.Model):
+    """A finished month's trend figures for one site (estate_id 0: the whole company), kept once computed.
+
+    portal.reports.monthly fills it and deletes a month's rows when a write changes its figures; a
+    running resolution clock that falls due changes them with no write: the row is stale from `stale_at`."""
+
+    __tablename__ = "month_figure"
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    estate_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cases: Mapped[int] = mapped_column(Integer)
+    resolution_ok: Mapped[int] = mapped_column(Integer)
+    resolution_late: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    stale_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())

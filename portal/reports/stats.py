@@ -224,24 +224,28 @@ def figures(scope: Scope, now: datetime | None = None) -> dict:
 
 
 def _bucket(column, months: list[str]):
-    """Index of the month a timestamp falls in (one CASE, so one GROUP BY for the whole trend)."""
-    edges = [start_of(m) for m in months] + [Scope(months[-1]).end]
-    return case(*[(and_(column >= edges[i], column < edges[i + 1]), literal(i)) for i in range(len(months))],
+    """Index of the month a timestamp falls in (one CASE, so one GROUP BY for all the months)."""
+    return case(*[(and_(column >= Scope(m).start, column < Scope(m).end), literal(i)) for i, m in enumerate(months)],
                 else_=literal(-1))
 
 
-def trend(scope: Scope, now: datetime | None = None, n: int = 12) -> list[dict]:
-    """Cases, on-time resolution and satisfaction for the n months ending with the scope's month."""
-    now = now or utcnow()
-    months = scope.months_back(n)
-    first, last = Scope(months[0], scope.estate_id), scope
+def month_counts(months: list[str], estate_id: int | None, now: datetime) -> dict[str, dict]:
+    """The trend's raw figures of each month (any months, oldest first): three GROUP BYs over their span.
+
+    Also `stale_at`: when the month's first running resolution clock falls due after `now` (its late
+    count then grows with no write: portal.reports.monthly keeps a finished month only until then)."""
+    scope = Scope(months[-1], estate_id)
+    first, last = Scope(months[0], estate_id), scope
     span = and_(Case.received_at >= first.start, Case.received_at < last.end)
-    if scope.estate_id:
-        span = and_(span, Case.estate_id == scope.estate_id)
+    if estate_id:
+        span = and_(span, Case.estate_id == estate_id)
     bucket = _bucket(Case.received_at, months)
     cases = dict(db.session.execute(select(bucket, func.count()).where(span).group_by(bucket)).all())
-    clocks = {b: (int(ok), int(late)) for b, ok, late in db.session.execute(
-        select(bucket, _sum(_on_time()), _sum(_late(now))).join(Case, Case.id == Deadline.case_id)
+    running = and_(Deadline.cancelled.is_(False), Deadline.met_at.is_(None), Deadline.segment_start.is_not(None),
+                   Deadline.due_at >= now)
+    clocks = {b: (int(ok), int(late), due) for b, ok, late, due in db.session.execute(
+        select(bucket, _sum(_on_time()), _sum(_late(now)), func.min(case((running, Deadline.due_at))))
+        .join(Case, Case.id == Deadline.case_id)
         .where(span, Deadline.clock == "resolution").group_by(bucket)).all()}
     rb = _bucket(CallbackRecord.at, months)
     answers = {b: (int(s), int(t)) for b, s, t in db.session.execute(
@@ -249,10 +253,28 @@ def trend(scope: Scope, now: datetime | None = None, n: int = 12) -> list[dict]:
         .join(CallbackTask, CallbackTask.id == CallbackRecord.task_id)
         .where(CallbackRecord.at >= first.start, CallbackRecord.at < last.end, CallbackRecord.reached.is_(True),
                CallbackRecord.satisfaction.is_not(None), task_site(scope)).group_by(rb)).all()}
-    out = []
+    out = {}
     for i, month in enumerate(months):
-        ok, late = clocks.get(i, (0, 0))
+        ok, late, due = clocks.get(i, (0, 0, None))
         sat, answered = answers.get(i, (0, 0))
-        out.append({"month": month, "cases": int(cases.get(i, 0)),
-                    "resolution": Rate(ok, ok + late).percent, "satisfaction": Rate(sat, answered).percent})
+        out[month] = {"cases": int(cases.get(i, 0)), "resolution_ok": ok, "resolution_late": late,
+                      "satisfied": sat, "answered": answered, "stale_at": due}
+    return out
+
+
+def trend(scope: Scope, now: datetime | None = None, n: int = 12) -> list[dict]:
+    """Cases, on-time resolution and satisfaction for the n months ending with the scope's month.
+
+    Finished months come from portal.reports.monthly's table (computed once, dropped by the writes that
+    change them); only the month under way, and a finished one not kept yet, are counted."""
+    from portal.reports import monthly  # it counts through month_counts
+    now = now or utcnow()
+    months = scope.months_back(n)
+    figures = monthly.figures(months, scope.estate_id, now, month_counts)
+    out = []
+    for month in months:
+        f = figures[month]
+        ok, late = f["resolution_ok"], f["resolution_late"]
+        out.append({"month": month, "cases": f["cases"], "resolution": Rate(ok, ok + late).percent,
+                    "satisfaction": Rate(f["satisfied"], f["answered"]).percent})
     return out
