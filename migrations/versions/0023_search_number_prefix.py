@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from portal.extensions import UTCDateTime
 
 revision = '0023'
-down_revision = '0017'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
