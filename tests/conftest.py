@@ -31,6 +31,16 @@ def _database_url() -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL pass, skip what runs on its own SQLite file: the SQLite pass ran it already."""
+    if not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        return
+    same = pytest.mark.skip(reason="runs on its own SQLite file: identical on the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("own_database"):
+            item.add_marker(same)
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str:
     return _database_url()

@@ -18,6 +18,7 @@ LINE = re.compile(r"^fault=(\w+) sent=(\d+) lost=(\d+) duplicates_distinct_ids=(
                   r"manual_steps=(\d+)$", re.M)
 
 
+@pytest.mark.own_database
 def test_a_killed_worker_and_a_slow_smtp_server_lose_and_double_nothing(tmp_path):
     missing = [b for b in ("redis-server",) if shutil.which(b) is None]
     if missing or not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):

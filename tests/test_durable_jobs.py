@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,7 @@ def _wait(predicate, seconds: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.own_database
 def test_work_queued_before_a_crash_is_done_exactly_once_after_a_restart(tmp_path):
     env = _env(tmp_path)
     flag = tmp_path / "go"
@@ -74,6 +76,7 @@ def test_work_queued_before_a_crash_is_done_exactly_once_after_a_restart(tmp_pat
     assert after == {"portal.callbacks.jobs.create_task_for_case": 1, "tests.durable_child.wait_for": 2}
 
 
+@pytest.mark.own_database
 def test_seed_demo_in_its_own_process_leaves_every_resolved_complaint_its_callback_task(tmp_path):
     env = _env(tmp_path)
     for command in (["db", "upgrade"], ["seed-demo"]):

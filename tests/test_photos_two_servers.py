@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from PIL import Image
 
@@ -74,6 +75,7 @@ def _wait(predicate, seconds: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.own_database
 def test_two_web_processes_share_one_database_and_bucket(tmp_path, s3_endpoint):
     db_url = f"sqlite:///{tmp_path / 'portal.db'}"
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG", "TEST_DATABASE_URL")}
