@@ -299,17 +299,30 @@ def test_login_limits_are_shared_by_every_web_process_through_redis(rq_app, redi
 def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
     from portal.doctor import FAIL, OK, WARN, run_checks
 
+    seen = {}
+
     def levels(topic):
-        return [f.level for f in run_checks(rq_app) if f.topic == topic]
+        findings = [f for f in run_checks(rq_app) if f.topic == topic]
+        seen[topic] = [f"{f.level}: {f.message}" for f in findings]
+        return [f.level for f in findings]
+
+    def logs(*names):
+        return "\n".join(f"--- {name}\n" + (tmp_path / f"{name}.log").read_text(errors="replace")[-2000:]
+                         for name in names if (tmp_path / f"{name}.log").exists())
 
     assert levels("redis") == [OK]
     assert levels("workers") == [FAIL, FAIL, FAIL], "one failure per queue nobody serves"
     assert levels("cron") == [FAIL]
     shared = start_worker(rq_app, tmp_path, "w-doctor-shared")
     try:
-        _wait(lambda: levels("workers") == [WARN, OK], 60, "doctor to see one worker on every queue")
+        _wait(lambda: levels("workers") == [WARN, OK], 120, "doctor to see one worker on every queue")
     finally:
         stop(shared)
+    # the stopped worker unregisters itself: the doctor sees nobody before the Procfile's workers start
+    try:
+        _wait(lambda: levels("workers") == [FAIL, FAIL, FAIL], 60, "the shared worker to be gone")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; doctor said {seen}\n{logs('w-doctor-shared')}") from None
     workers = [start_worker(rq_app, tmp_path, f"w-doctor-{q}", queues=[q]) for q in QUEUES]  # as the Procfile
     log = open(tmp_path / "cron.log", "wb")
     cron = subprocess.Popen([str(VENV_BIN / "rq"), "cron", "portal.cron_config", "--url", rq_app.config["REDIS_URL"]],
@@ -317,7 +330,12 @@ def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     cron.log_file = log
     try:
-        _wait(lambda: levels("workers") == [OK] and levels("cron") == [OK], 60, "doctor to see worker and cron")
+        # four processes import the portal at once: on a loaded 2-core machine that takes a while
+        _wait(lambda: levels("workers") == [OK] and levels("cron") == [OK], 120, "doctor to see worker and cron")
+    except AssertionError as exc:
+        log.flush()
+        raise AssertionError(f"{exc}; doctor said {seen}\n"
+                             f"{logs('cron', *(f'w-doctor-{q}' for q in QUEUES))}") from None
     finally:
         stop(cron)
         for worker in workers:
