@@ -23,7 +23,8 @@ def _env(tmp_path, **extra) -> dict:
     return env
 
 
-def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 20) -> str:
+def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> str:
+    """The server's first answer; a loaded 2-core CI machine needs well over 20 s to import and boot it."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
