@@ -41,7 +41,9 @@ def pick_cases(app) -> dict[str, int]:
         sec = db.session.scalar(select(Department.id).filter_by(code="security"))
         ids = {
             "resident": first(Case.resident_id == resident.id),
-            "registered": first(Case.status == Status.REGISTERED),
+            # clerk1 sees only their estate's cases (the newest registered one may be in the other estate)
+            "registered": first(Case.status == Status.REGISTERED, Case.estate_id.in_(
+                [e.id for e in db.session.scalar(select(User).filter_by(username="clerk1")).estates])),
             "eng": first(Case.department_id == eng, Case.status == Status.DISPATCHED)
             or first(Case.department_id == eng),
             "sec": first(Case.department_id == sec, Case.status == Status.IN_PROGRESS)
