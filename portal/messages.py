@@ -48,9 +48,9 @@ MESSAGES = {
     # Alerts (portal/sla/alerts.py): subject, body and the escalation's timeline note.
     "alert.reminder": _l("Deadline approaching"),
     "alert.subject": _l("[%(number)s] %(title)s"),
-    "alert.due": _l("%(rule)s due %(time)s"),
+    "alert.due": _l("%(rule)s (due %(time)s)"),
     "alert.escalation": _l("%(level)s: %(rule)s"),
-    "alert.escalation_due": _l("%(level)s: %(rule)s due %(time)s"),
+    "alert.escalation_due": _l("%(level)s: %(rule)s (due %(time)s)"),
     # Notices to residents (portal/sla/notices.py).
     "resident.acknowledge": _l("Your case %(number)s has been received"),
     "resident.plan": _l("Plan for your case %(number)s"),

@@ -95,9 +95,7 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("slip", f"/cases/{ids['eng']}/slip", None),
             ("callbacks", "/callbacks", None),
             ("callback-task", f"/callbacks/{ids['task']}", None),
-            ("callback-draws", "/callbacks/draws", None),
             ("desk-claims", "/desk/claims", None),
-            ("desk-residents", "/desk/residents", None),
             ("register", "/register", None),
         ],
         "manager1": [
@@ -123,6 +121,7 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("categories", "/admin/categories", None),
             ("departments", "/admin/departments", None),
             ("works-callbacks", "/callbacks/works", None),
+            ("callback-draws", "/callbacks/draws", None),  # managers only
             ("plans", "/callbacks/plans", None),
         ],
         "resident1": [
