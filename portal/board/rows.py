@@ -137,8 +137,10 @@ def row_view(c, now: datetime, actionable: frozenset, t: Labels, withhold: bool 
     severity, status = c.severity, c.status
     hidden = withhold and c.misconduct
     u = urgency_of(status, c.sla_paused, c.due_at, c.remind_at, now)
+    # A description the system wrote (portal.messages) reads in the viewer's language; people's as typed.
+    summary = render(c.description_msg)[:66] if c.description_msg else c.summary
     return RowView(
-        id=c.id, number=c.number, reopen_count=c.reopen_count or 0, summary=_truncate(render(c.description_msg)[:66] if c.description_msg else c.summary),
+        id=c.id, number=c.number, reopen_count=c.reopen_count or 0, summary=_truncate(summary),
         received=fmt_dt(c.received_at, "%m-%d %H:%M"),
         kind=t.kind[c.kind.value], channel=t.channel[c.channel.value],
         category=c.category_name or "—",
