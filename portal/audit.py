@@ -27,8 +27,11 @@ def snapshot(obj, fields: tuple[str, ...]) -> dict:
 
 def record(actor, object_type: str, object_id, action: str, *, before: dict | None = None,
            after: dict | None = None, estate_id: int | None = None, summary: str = "",
-           at: datetime | None = None) -> AuditEntry | None:
-    """Append one audit entry with only the fields that changed; nothing when nothing changed."""
+           at: datetime | None = None, summary_msg=None) -> AuditEntry | None:
+    """Append one audit entry with only the fields that changed; nothing when nothing changed.
+
+    `summary_msg`: a summary the system wrote, as message items (portal.messages) shown in the reader's
+    language; `summary` is then its text in the writer's language (kept for old readers and search)."""
     before, after = dict(before or {}), dict(after or {})
     if action == "update":
         changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
@@ -39,6 +42,7 @@ def record(actor, object_type: str, object_id, action: str, *, before: dict | No
     entry = AuditEntry(
         at=at or utcnow(), actor_id=getattr(actor, "id", actor), object_type=object_type,
         object_id=str(object_id or ""), action=action, estate_id=estate_id, summary=summary[:200],
+        summary_msg=summary_msg or None,
         before=json.dumps(before, ensure_ascii=False, sort_keys=True) if before else "",
         after=json.dumps(after, ensure_ascii=False, sort_keys=True) if after else "",
     )

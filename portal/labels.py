@@ -46,7 +46,7 @@ ROLE = {
     Role.MANAGER: _l("Manager"),
 }
 RELATION = {
-    Relation.OWNER: _l("Owner"),
+    Relation.OWNER: _l("Unit owner"),  # 业主 (a bare "Owner" is a case's owner, 负责人)
     Relation.FAMILY: _l("Family member"),
     Relation.TENANT: _l("Tenant"),
 }

@@ -41,15 +41,16 @@ MESSAGES = {
     "callback.promise": _l("%(question)s — we will reply by %(time)s."),
     "callback.unreachable": _l("%(n)d attempts without reaching the resident."),
     "callback.attempt": _l("Attempt %(n)d; next attempt %(time)s."),
+    "callback.complaint": _l("Dissatisfied at a callback (%(kind)s)."),
     "callback.survey_subject": _l("How did we do with case %(number)s?"),
     "callback.survey_body": _l("Please tell us how satisfied you are with the handling of case %(number)s: %(link)s "
                                "(valid for %(days)d days; only you receive this link)."),
     # Alerts (portal/sla/alerts.py): subject, body and the escalation's timeline note.
     "alert.reminder": _l("Deadline approaching"),
     "alert.subject": _l("[%(number)s] %(title)s"),
-    "alert.due": _l("%(rule)s due %(time)s"),
+    "alert.due": _l("%(rule)s (due %(time)s)"),
     "alert.escalation": _l("%(level)s: %(rule)s"),
-    "alert.escalation_due": _l("%(level)s: %(rule)s due %(time)s"),
+    "alert.escalation_due": _l("%(level)s: %(rule)s (due %(time)s)"),
     # Notices to residents (portal/sla/notices.py).
     "resident.acknowledge": _l("Your case %(number)s has been received"),
     "resident.plan": _l("Plan for your case %(number)s"),
@@ -61,6 +62,9 @@ MESSAGES = {
     "department.returned": _l("Case %(number)s is back with your department"),
     "department.instruction": _l("A manager's instruction on case %(number)s"),
     "department.assigned": _l("Case %(number)s is assigned to you"),
+    # The register import's audit entries (portal/register/apply.py).
+    "import.summary": _l("Register import %(file)s: %(created)d created, %(updated)d updated, %(unchanged)d unchanged"),
+    "import.update": _l("Register import: %(label)s"),
     # Unit claims (portal/auth/claims.py).
     "claim.confirmed": _l("Your unit is confirmed"),
     "claim.confirmed_body": _l("The service centre confirmed you at %(unit)s. You can now file cases for it."),

@@ -119,6 +119,8 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["event_label"] = event_label
     # What the system wrote, in the reader's language (portal.messages); older rows show their text.
     app.jinja_env.globals["shown"] = messages.shown
+    # A case's description: as typed, or (found at a callback) the system's sentence in the reader's language.
+    app.jinja_env.filters["description"] = lambda case: messages.shown(case.description_msg, case.description)
     from portal import privacy
     from portal.cases.actions import audience_of
     # The complainant's privacy (portal.privacy) and the audience of a form's fields, for the templates.

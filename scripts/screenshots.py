@@ -41,7 +41,9 @@ def pick_cases(app) -> dict[str, int]:
         sec = db.session.scalar(select(Department.id).filter_by(code="security"))
         ids = {
             "resident": first(Case.resident_id == resident.id),
-            "registered": first(Case.status == Status.REGISTERED),
+            # clerk1 sees only their estate's cases (the newest registered one may be in the other estate)
+            "registered": first(Case.status == Status.REGISTERED, Case.estate_id.in_(
+                [e.id for e in db.session.scalar(select(User).filter_by(username="clerk1")).estates])),
             "eng": first(Case.department_id == eng, Case.status == Status.DISPATCHED)
             or first(Case.department_id == eng),
             "sec": first(Case.department_id == sec, Case.status == Status.IN_PROGRESS)
@@ -93,9 +95,7 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("slip", f"/cases/{ids['eng']}/slip", None),
             ("callbacks", "/callbacks", None),
             ("callback-task", f"/callbacks/{ids['task']}", None),
-            ("callback-draws", "/callbacks/draws", None),
             ("desk-claims", "/desk/claims", None),
-            ("desk-residents", "/desk/residents", None),
             ("register", "/register", None),
         ],
         "manager1": [
@@ -121,6 +121,7 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
             ("categories", "/admin/categories", None),
             ("departments", "/admin/departments", None),
             ("works-callbacks", "/callbacks/works", None),
+            ("callback-draws", "/callbacks/draws", None),  # managers only
             ("plans", "/callbacks/plans", None),
         ],
         "resident1": [

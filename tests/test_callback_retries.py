@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from html import unescape
 
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from portal.models import (
 )
 from portal.timeutil import utcnow
 from tests import factories
+from tests.conftest import post
 from tests.callback_helpers import RESOLVE, events_of, record, resolved, tasks_of  # noqa: F401
 from tests.helpers import fresh, html, make_case
 
@@ -109,3 +111,20 @@ def test_after_saving_the_panel_offers_the_next_task_and_the_list_names_the_open
     queue = html(client.get("/callbacks"))
     opener = queue.by_id(f"task-{second.id}").one("a", cls="cb-open")
     assert opener.attrs["hx-push-url"].startswith(f"/callbacks/{second.id}")  # the URL names the opened task
+
+
+def test_a_case_found_at_a_callback_reads_in_the_readers_language_and_keeps_what_was_said(as_, people):
+    """The sentence the system writes is a message key (issue 16); the resident's words stay as typed."""
+    task = _routine_task(people)
+    before = set(db.session.scalars(select(Case.id)))
+    record(as_("clerk"), task, satisfaction="dissatisfied", shortcomings="楼道灯坏了一个月")
+    [new] = [c for c in db.session.scalars(select(Case)) if c.id not in before]
+    assert new.description_msg[0]["k"] == "callback.complaint" and new.description_msg[1] == "楼道灯坏了一个月"
+    english, chinese = as_("clerk"), as_("manager")
+    post(english, "/lang/en", {})
+    for client, sentence, other in ((english, "Dissatisfied at a callback (Routine).", "回访不满意"),
+                                    (chinese, "回访不满意（例行回访）。", "Dissatisfied at a callback")):
+        for url in (f"/cases/{new.id}", "/board"):
+            page = unescape(client.get(url).get_data(as_text=True))
+            assert sentence in page and other not in page, url
+        assert "楼道灯坏了一个月" in client.get(f"/cases/{new.id}").get_data(as_text=True)

@@ -110,3 +110,33 @@ def test_the_procfile_web_command_serves_the_portal_with_secure_defaults(tmp_pat
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_nginx_compresses_text_and_the_pages_carry_a_favicon(client):
+    """Issue 16, small things: gzip for text in nginx, and a favicon that is really served."""
+    conf = (DEPLOY / "nginx" / "portal.conf").read_text()
+    assert re.search(r"^\s*gzip on;", conf, re.M)
+    types = re.search(r"^\s*gzip_types ([^;]+);", conf, re.M).group(1).split()
+    assert {"text/css", "application/javascript", "application/json", "image/svg+xml"} <= set(types)
+    page = client.get("/login").get_data(as_text=True)
+    href = re.search(r'<link rel="icon"[^>]*href="([^"]+)"', page).group(1)
+    icon = client.get(href)
+    icon.close()  # a static file is streamed: close it
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
+def test_start_refuses_a_taken_port_before_the_slow_setup(tmp_path):
+    """`./scripts/start` checks the port first (a copy in an empty directory: nothing to install if it did not)."""
+    import socket
+    (tmp_path / "scripts").mkdir()
+    start = tmp_path / "scripts" / "start"
+    start.write_bytes((ROOT / "scripts" / "start").read_bytes())
+    start.chmod(0o755)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([str(start)], env={**os.environ, "PORT": str(port)}, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 1 and "already in use" in result.stderr
+    assert not (tmp_path / ".venv").exists()  # it stopped before creating anything

@@ -214,3 +214,15 @@ def test_session_choice_beats_browser_language(client):
     client.post("/lang/zh_Hans_CN", data={"csrf_token": csrf_token(client)})
     html = _login_html(client, **{"Accept-Language": "en-US,en;q=0.9"})
     assert "登录" in html
+
+
+def test_residents_are_one_word_and_the_incident_callback_names_its_reason():
+    """Issue 16: residents are 住户 everywhere; 业主 only where the owner of a unit is meant."""
+    for message in _read_po("zh_Hans_CN"):
+        text = message.string if isinstance(message.string, str) else " ".join(message.string)
+        source = message.id if isinstance(message.id, str) else " ".join(message.id)
+        if message.id and "业主" in text:
+            assert "owner" in source.lower() or "业主" in source, f"{source!r} -> {text!r}"
+    kinds = {m.id: m.string for m in _read_po("zh_Hans_CN")}
+    assert kinds["After an urgent repair at home"] == "户内紧急维修后回访"
+    assert kinds["Resident"] == "住户"

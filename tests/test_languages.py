@@ -16,12 +16,13 @@ from babel.messages.pofile import read_po
 from flask import url_for
 from sqlalchemy import JSON, String, Text, select
 
+from portal import audit
 from portal.callbacks.labels import KIND as CALLBACK_KIND, METHOD, SATISFACTION, STATUS as TASK_STATUS
 from portal.callbacks.service import record_callback
 from portal.cases.lifecycle import ACTIONS, perform
 from portal.extensions import db
 from portal.labels import CHANNEL, KIND, RELATION, ROLE, SEVERITY, STATUS
-from portal.messages import render
+from portal.messages import msg, render
 from portal.models import CallbackKind, CallbackTask, Kind, Notification, TaskStatus
 from portal.notify import outbox
 from portal.sla import alerts
@@ -81,6 +82,14 @@ def seeded(app, people, dataset):
     alerts.fire([alerts.firing_for(repair, "resolution", level=1, due_at=utcnow()),
                  alerts.firing_for(repair, "resolution", level=0, due_at=utcnow()),
                  alerts.firing_for(repair, "reopened_twice", level=2)])
+    routine = CallbackTask(kind=CallbackKind.ROUTINE, unit_id=resident.unit_id, resident_id=resident.id,
+                           assignee_role=clerk.role, due_at=utcnow(), reason="routine")
+    db.session.add(routine)
+    db.session.flush()  # dissatisfied without a case: a complaint whose description the system wrote
+    record_callback(routine, clerk, {"method": "phone", "reached": True, "satisfaction": "dissatisfied",
+                                     "shortcomings": "stairwell light out"})
+    audit.record(manager, "import", people["ref"]["units"][0].id, "import", after={"created": 3, "file": "r.csv"},
+                 summary="x", summary_msg=msg("import.summary", file="r.csv", created=3, updated=0, unchanged=1))
     outbox.notify([resident, clerk, manager, eng, sec], "reminder", "Legacy subject", "legacy body", "legacy")
     db.session.commit()
     return {**dataset, "repair": repair}
@@ -106,7 +115,7 @@ def typed_strings(han_only: bool = True) -> list[str]:
         for row in db.session.execute(select(table)).mappings():
             for column in texts:
                 shadow = {"note": "note_msg", "internal_note": "internal_msg", "subject": "subject_msg",
-                          "body": "body_msg"}.get(column.name)
+                          "body": "body_msg", "description": "description_msg", "summary": "summary_msg"}.get(column.name)
                 if shadow in keyed and row[shadow] is not None:
                     leaves(row[shadow])  # system text: only its parameters were typed
                 elif row[column.name]:

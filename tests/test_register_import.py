@@ -93,7 +93,25 @@ def test_residents_match_by_mobile_and_take_the_registers_name_and_relation(app,
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [e.object_type for e in entries] == ["user", "import", "residency", "import"]
     assert json.loads(entries[2].before) == {"relation": "owner", "moved_in": "2019-01-01"}
-    assert entries[1].estate_id == estate.id and "新建 1" in entries[1].summary
+    assert entries[1].estate_id == estate.id and "1 created" in entries[1].summary  # the writer's language
+
+
+def test_the_imports_audit_entries_read_in_the_readers_language(app, estate, manager):
+    """The summaries are message keys (issue 16): the audit log shows them, and the counts' names, in each language."""
+    plan = run(estate, actor=manager)
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "import"))
+    assert entry.summary_msg["k"] == "import.summary"
+    english, chinese = app.test_client(), app.test_client()
+    login(english, manager, "en")
+    login(chinese, manager, "zh_Hans_CN")
+    n = (plan.created, plan.updated, plan.unchanged)
+    for client, expected, other in (
+            (english, ["Register import r.csv: %d created, %d updated, %d unchanged" % n, "Register import: 1栋-0101",
+                       "Records created", "Units in the file"], "房产台账导入"),
+            (chinese, ["房产台账导入 r.csv：新建 %d，更新 %d，未变 %d" % n, "房产台账导入：1栋-0101", "新建条数",
+                       "文件中的房屋"], "Register import")):
+        page = client.get("/admin/audit").get_data(as_text=True)
+        assert all(e in page for e in expected) and other not in page
 
 
 def test_a_staff_mobile_or_an_ended_residency_is_a_bad_row(app, estate, people):

@@ -247,6 +247,29 @@ def test_disclosure_is_anonymous(dataset, as_, people):
     assert "1栋" not in page.by_id("buildings").text
 
 
+def test_disclosure_says_what_it_counts_and_shows_the_categories_once(dataset, as_):
+    """Issue 16: all kinds are counted (not complaints alone), and the categories are one chart, no second table."""
+    body = as_("resident").get("/disclosure?month=2026-11").get_data(as_text=True)
+    assert "并非仅统计投诉" in body
+    assert body.count('id="categories"') == 1 and body.count("<table") == 1  # the one table is the buildings'
+
+
+def test_the_trend_draws_cases_on_their_own_scale_with_every_label_inside(app):
+    """Bars use the count axis (130 of a 200 scale), lines the percent axis; no label falls outside the picture."""
+    import re
+    points = [{"month": "2026-10", "cases": 130, "resolution": 50.0, "satisfaction": 100.0},
+              {"month": "2026-11", "cases": 65, "resolution": None, "satisfaction": None}]
+    with app.test_request_context():
+        svg = str(app.jinja_env.get_template("reports/_charts.html").module.trend(points, "t"))
+    assert 'height="97.5"' in svg and 'height="48.8"' in svg  # 150 px × 130/200 and × 65/200
+    assert ">200<" in svg and ">100%<" in svg
+    width = int(re.search(r'viewBox="0 0 (\d+)', svg).group(1))
+    for x, anchor, text in re.findall(r'<text x="([\d.]+)"[^>]*text-anchor="(\w+)"[^>]*>([^<]*)<', svg):
+        reach = len(text) * 8  # an axis label at most ~8 px per character
+        left = float(x) - (reach if anchor == "end" else reach / 2 if anchor == "middle" else 0)
+        assert 0 <= left and left + reach <= width + 1, text
+
+
 def test_public_disclosure_only_when_published(client, dataset):
     response = client.get("/public/disclosure")
     assert response.status_code == 302 and response.location.startswith("/disclosure")

@@ -53,6 +53,10 @@ FIELDS = {
     "user_id": _l("Resident"), "relation": _l("Relation"), "moved_in": _l("Moved in"), "moved_out": _l("Moved out"),
     "text": _l("Phrase"), "password_temporary": _l("Temporary password"), "holidays": _l("Holidays"),
     "workdays": _l("Make-up working days"), "amount": _l("Amount"), "unit": _l("Time unit"),
+    # The register import's counts (portal/register/apply.py).
+    "created": _l("Records created"), "updated": _l("Records changed"), "unchanged": _l("Records unchanged"),
+    "units": _l("Units in the file"), "buildings": _l("New buildings"), "new_units": _l("New units"),
+    "residents": _l("New residents"), "residencies": _l("New residencies"), "file": _l("File"),
 }
 
 

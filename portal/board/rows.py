@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from portal import labels
 from portal.cases.lifecycle import ACTIONS
 from portal.models import Building, Case, Category, Department, Role, Unit, User
+from portal.messages import render
 from portal.models.cases import place_label
 from portal.sla.deadlines import urgency_of
 from portal.templating import TimeLeft, clock_label
@@ -80,6 +81,7 @@ def _name(column, key, label: str):
 # run only for the page's rows.
 ROW_COLUMNS = (
     Case.id, Case.number, Case.reopen_count, func.substr(Case.description, 1, 66).label("summary"),
+    Case.description_msg,
     Case.received_at, Case.kind, Case.channel, Case.location_type, Case.location, Case.contact_name,
     Case.severity, Case.urgent, Case.status, Case.due_at, Case.remind_at, Case.due_clock, Case.sla_paused,
     Case.promised_at, Case.misconduct,
@@ -135,8 +137,10 @@ def row_view(c, now: datetime, actionable: frozenset, t: Labels, withhold: bool 
     severity, status = c.severity, c.status
     hidden = withhold and c.misconduct
     u = urgency_of(status, c.sla_paused, c.due_at, c.remind_at, now)
+    # A description the system wrote (portal.messages) reads in the viewer's language; people's as typed.
+    summary = render(c.description_msg)[:66] if c.description_msg else c.summary
     return RowView(
-        id=c.id, number=c.number, reopen_count=c.reopen_count or 0, summary=_truncate(c.summary),
+        id=c.id, number=c.number, reopen_count=c.reopen_count or 0, summary=_truncate(summary),
         received=fmt_dt(c.received_at, "%m-%d %H:%M"),
         kind=t.kind[c.kind.value], channel=t.channel[c.channel.value],
         category=c.category_name or "—",

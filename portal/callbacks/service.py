@@ -13,11 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from portal import settings
 from portal.callbacks.rules import callback_due, retry_at
 from portal.callbacks.sampling import draw, month_seed
-from portal.callbacks.labels import KIND, label
 from portal.cases.intake import register_case
 from portal.cases.lifecycle import ACTIONS, perform
 from portal.extensions import db
-from portal.messages import lab, msg
+from portal.messages import lab, msg, render
 from portal.sla import calendar, deadlines
 from portal.models import (
     CallbackKind, CallbackPromise, CallbackRecord, CallbackTask, Case, Channel, Kind, Method, Role, Satisfaction,
@@ -226,10 +225,11 @@ def open_case(task: CallbackTask, user: User, rec: CallbackRecord, at: datetime)
     the "found during a callback" channel, the answer attached on its timeline. The desk classifies it."""
     summary = summarize(rec)
     what = (rec.shortcomings or rec.note or "").strip()
-    description = "\n".join(p for p in (str(_l("Dissatisfied at a callback (%(kind)s).",
-                                                kind=label(KIND, task.kind))), what) if p)
+    # The system's sentence as a message key (shown in the reader's language), what the resident said as typed.
+    description = [msg("callback.complaint", kind=lab("callback_kind", task.kind))] + ([what] if what else [])
     case = register_case(actor=user, resident=task.resident, kind=Kind.COMPLAINT, channel=Channel.CALLBACK,
-                         description=description, request=rec.suggestions or "", unit_id=task.unit_id, at=at)
+                         description=render(description), description_msg=description,
+                         request=rec.suggestions or "", unit_id=task.unit_id, at=at)
     perform(case, user, "callback_note", {"note": summary}, at)
     return case
 

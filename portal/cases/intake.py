@@ -41,9 +41,10 @@ def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Ch
                   misconduct: bool = False, witnesses: str = "", evidence: str = "",
                   contact_name: str = "", contact_phone: str = "",
                   received_at: datetime | None = None, estate_id: int | None = None,
-                  unit_id: int | None = None, at: datetime | None = None) -> Case:
+                  unit_id: int | None = None, at: datetime | None = None, description_msg=None) -> Case:
     """Create a case at `at` (default now) in `unit_id` (else the resident's home unit) and enter it into
-    the lifecycle (`register`). The caller commits."""
+    the lifecycle (`register`). The caller commits. `description_msg`: a description the system wrote,
+    as message items (portal.messages), shown in the reader's language; `description` is then its text."""
     at = at or utcnow()
     received = min(received_at or at, at)
     if unit_id is None:
@@ -52,7 +53,8 @@ def register_case(*, actor: User, resident: User | None, kind: Kind, channel: Ch
         number=next_number(kind, received.astimezone(local_zone()).date()),
         kind=Kind(kind), channel=Channel(channel),
         resident=resident, unit_id=unit_id, estate_id=estate_id or site_of(unit_id), location_type=LocationType(location_type),
-        location=location.strip(), description=description.strip(), request=request.strip(),
+        location=location.strip(), description=description.strip(), description_msg=description_msg or None,
+        request=request.strip(),
         category_id=category_id, severity=severity or None, urgent=urgent,
         subject=subject.strip(), misconduct=misconduct, witnesses=witnesses.strip(),
         evidence=evidence.strip(),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import UTCDateTime, db
@@ -24,6 +24,9 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(30))  # create, update, deactivate, import, ...
     estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
     summary: Mapped[str] = mapped_column(String(200), default="")
+    # A summary the system wrote (the register import), as message keys and parameters (portal.messages)
+    # shown in the reader's language; NULL when the summary is only names from the data.
+    summary_msg: Mapped[list | dict | None] = mapped_column(JSON)
     before: Mapped[str] = mapped_column(Text, default="")  # JSON of the changed fields
     after: Mapped[str] = mapped_column(Text, default="")
     actor = relationship("User")

@@ -116,6 +116,9 @@ class Case(db.Model):
     location_type: Mapped[LocationType] = mapped_column(_enum(LocationType), default=LocationType.UNIT)
     location: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text)
+    # A description the system wrote (a dissatisfied callback without a case), as message keys and
+    # parameters (portal.messages) shown in the reader's language; NULL when people wrote it.
+    description_msg: Mapped[list | dict | None] = mapped_column(JSON)
     request: Mapped[str] = mapped_column(Text, default="")
     contact_name: Mapped[str] = mapped_column(String(50), default="")
     contact_phone: Mapped[str] = mapped_column(String(30), default="")

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 
 from portal import audit
 from portal.extensions import db
+from portal.messages import msg, render
 from portal.models import Building, Residency, Role, Unit, User
 from portal.register.plan import CHUNK, Plan
 from portal.timeutil import utcnow
@@ -60,11 +61,13 @@ def apply(plan: Plan, actor, filename: str = "") -> dict:
               "residents": len(plan.new_residents), "residencies": len(plan.new_residencies)}
     kinds = {Building: "building", Unit: "unit", User: "user", Residency: "residency"}
     for update in plan.updates:
+        summary = msg("import.update", label=update.label)
         audit.record(actor, kinds[type(update.obj)], update.obj.id, "update", before=_plain(update.before),
-                     after=_plain(update.after), estate_id=estate.id, summary=f"房产台账导入：{update.label}")
+                     after=_plain(update.after), estate_id=estate.id, summary=render(summary), summary_msg=summary)
+    summary = msg("import.summary", file=filename[:60], created=plan.created, updated=plan.updated,
+                  unchanged=plan.unchanged)
     audit.record(actor, "import", estate.id, "import", after={**counts, "file": filename[:100]},
-                 estate_id=estate.id, summary=f"房产台账导入 {filename[:60]}：新建 {plan.created}，"
-                                              f"更新 {plan.updated}，未变 {plan.unchanged}")
+                 estate_id=estate.id, summary=render(summary), summary_msg=summary)
     db.session.flush()
     return counts
 

@@ -17,7 +17,7 @@ from portal.register.forms import ConfirmForm, UploadForm
 from portal.timeutil import local_now
 
 SHOWN = 200  # changes and problems listed per section on the page (the counts are complete)
-RELATIONS = {"owner": _l("Owner"), "family": _l("Family member"), "tenant": _l("Tenant")}
+RELATIONS = {"owner": _l("Unit owner"), "family": _l("Family member"), "tenant": _l("Tenant")}
 FIELDS = {"area": _l("Area (m²)"), "active": _l("In use"), "display_name": _l("Name"), "unit": _l("Home unit"),
           "relation": _l("Relation"), "moved_in": _l("Moved in")}
 

@@ -52,3 +52,20 @@ def test_no_page_scrolls_sideways_on_a_phone(new_context, user, lang):
         page.wait_for_load_state("networkidle")
         problems += too_wide(page)
     assert not problems, "\n".join(problems)
+
+
+def test_a_queue_rows_menu_stays_beside_its_label_however_wide_its_forms(new_context):
+    """English labels and long technician names once pushed the open menu under its "Actions" label."""
+    page = new_context(locale="zh-CN", **PHONE).new_page()
+    login(page, "eng1")
+    switch_to_english(page)
+    page.goto("/dept?view=unassigned")
+    cell = page.locator("table.cases tbody tr td.row-actions").first
+    cell.locator("summary").first.click()
+    cell.locator(".row-forms select").first.wait_for()
+    place = page.evaluate("""(td) => {
+        for (const o of td.querySelectorAll('option')) o.textContent += ' (a rather long technician name)';
+        const t = td.getBoundingClientRect(), s = td.querySelector('summary').getBoundingClientRect();
+        return {beside: s.left - t.left > 40 && Math.abs(s.top - t.top) < 12,
+                width: document.documentElement.scrollWidth}; }""", cell.element_handle())
+    assert place == {"beside": True, "width": 390}
