@@ -115,7 +115,7 @@ def prepare(url: str, env: dict, cases: int) -> tuple[int, int]:
     """
     flask = [str(VENV_BIN / "flask"), "--app", "app"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*flask, "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*flask, "seed-demo", "--force"], env=env, cwd=ROOT, check=True, capture_output=True)
     from sqlalchemy import text
 
     from bench._pg import settle
@@ -168,6 +168,7 @@ def run(args, binary: str, url: str, tmp: Path) -> None:
             "board_poll": (portal_port, "/board", clerk | {"HX-Request": "true", "HX-Target": "case-table"}),
             # The cache-off server (same database, same secret key: the same session cookies work).
             "board_cold": (cold_port, "/board", clerk), "my_cases_cold": (cold_port, "/my/cases", resident),
+            "case_cold": (cold_port, f"/cases/{case_id}", clerk),
         }
         script = tmp / "report.lua"
         script.write_text(WRK_SCRIPT)

@@ -30,6 +30,11 @@ def _indexed(q: str) -> set[int]:
     return set(db.session.scalars(search.case_text_ids(q)))
 
 
+def _walked(q: str) -> set[int]:
+    """The per-row condition a list walks its order with when a query has many hits."""
+    return set(db.session.scalars(select(Case.id).where(search.case_text_condition(q))))
+
+
 def _corpus(people, n: int = 40, seed: int = 7) -> list[Case]:
     rng = random.Random(seed)
     cases = []
@@ -69,6 +74,7 @@ def test_the_index_answers_what_the_substring_scan_answers(app, people, data):
     if not q:
         return
     assert _indexed(q) == _reference(q), q
+    assert _walked(q) == _reference(q), q
 
 
 def test_a_number_prefix_finds_the_number_and_texts_that_quote_it(app, people):
