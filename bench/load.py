@@ -98,6 +98,9 @@ def main() -> None:
     parser.add_argument("--think-ms", default="0,1000",
                         help="passes: 0 = wrk, every connection sends its next request at once (saturation); "
                              "N = --connections users pausing 0.5N..1.5N ms between pages (bench._traffic.users)")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout of the portal (a git worktree at the commit to compare with), served "
+                             "with its list cache off against the same database: targets board_cold_base, case_cold_base")
     add_setting_argument(parser)
     args = parser.parse_args()
     binary = ensure_wrk()
@@ -154,7 +157,13 @@ def run(args, binary: str, url: str, tmp: Path) -> None:
                gunicorn("bench.load:portal_app()", cold_port, args, env | {"LIST_CACHE_SIZE": "0"},
                         tmp / "portal-cold.log"),
                gunicorn("bench.floor:create_floor_app()", floor_port, args, env, tmp / "floor.log")]
+    if args.baseline:
+        base_port = free_port()
+        servers.append(gunicorn("bench.load:portal_app()", base_port, args, env | {"LIST_CACHE_SIZE": "0"},
+                                tmp / "portal-base.log", root=args.baseline.resolve()))
     try:
+        if args.baseline:
+            wait_http(base_port, "/login")
         wait_http(portal_port, "/login")
         wait_http(cold_port, "/login")
         wait_http(floor_port, "/floor")
@@ -169,6 +178,8 @@ def run(args, binary: str, url: str, tmp: Path) -> None:
             # The cache-off server (same database, same secret key: the same session cookies work).
             "board_cold": (cold_port, "/board", clerk), "my_cases_cold": (cold_port, "/my/cases", resident),
             "case_cold": (cold_port, f"/cases/{case_id}", clerk),
+            **({"board_cold_base": (base_port, "/board", clerk), "case_cold_base": (base_port, f"/cases/{case_id}", clerk)}
+               if args.baseline else {}),
         }
         script = tmp / "report.lua"
         script.write_text(WRK_SCRIPT)

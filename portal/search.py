@@ -96,21 +96,14 @@ def many_hits(q: str) -> bool:
 def case_text_condition(q: str):
     """A WHERE condition on Case equal to `Case.id IN case_text_ids(q)`, for a list walked in its order.
 
-    The bigram postings and the number's prefix ranges become per-row checks (a hashed set of the postings,
-    a range on the number), so the database reads cases in the list's order and stops at the page (and the
-    count at its cap) instead of building and sorting every hit."""
+    With many hits the list reads cases in its own order (newest first within the estate, an index) and
+    stops at the page, and the count at its cap: each case is checked by the substring match itself and a
+    range on its number. The bigram index is no help there: a hashed set of 13k postings, or probes for a
+    longer query's bigrams, cost more than matching the few thousand rows walked (measured on both
+    databases, docs/benchmarks.md)."""
     q = textquery.clean(q)
-    low = q.lower()
-    grams = bigrams(low)
-    text_match = _text_match(q)
-    if not grams:
-        text = text_match
-    elif len(low) == 2:
-        text = Case.id.in_(select(CaseTerm.case_id).where(CaseTerm.term == low))
-    else:
-        text = Case.id.in_(_rarest_hits(grams, q)) & text_match
     numbers = number_condition(q)
-    return text if numbers is None else or_(text, numbers)
+    return _text_match(q) if numbers is None else or_(_text_match(q), numbers)
 
 
 def number_condition(q: str):

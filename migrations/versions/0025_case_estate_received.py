@@ -1,0 +1,19 @@
+"""A staff list's order within an estate: index (estate_id, received_at) (issue 18, cold lists)
+
+Revision ID: 0025
+Revises: 0023
+"""
+from alembic import op
+
+revision = '0025'
+down_revision = '0023'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index('ix_case_estate_received', 'case', ['estate_id', 'received_at'])
+
+
+def downgrade():
+    op.drop_index('ix_case_estate_received', table_name='case')
