@@ -1,4 +1,4 @@
-"""A staff list's order within an estate: index (estate_id, received_at) (issue 18, cold lists)
+"""Case lists read in their order from an index: (estate_id, received_at) (issue 18)
 
 Revision ID: 0025
 Revises: 0023

@@ -18,8 +18,10 @@ SORTS = {
     "newest": (Case.received_at.desc(), Case.id.desc()),
     "oldest": (Case.received_at.asc(), Case.id.asc()),
     "updated": (Case.updated_at.desc(), Case.id.desc()),
-    "due": (Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc()),
-    "promised": (Case.promised_at.is_(None), Case.promised_at.asc(), Case.id.asc()),
+    # Cases without a deadline last, written as NULLS LAST (not `due_at IS NULL` first): both databases then
+    # read the page from the due_at index and stop, where they sorted every open case (98 ms at 100k).
+    "due": (Case.due_at.asc().nulls_last(), Case.id.asc()),
+    "promised": (Case.promised_at.asc().nulls_last(), Case.id.asc()),
     "number": (Case.number.asc(),),
     # The department queue: new and returned work (dispatched, not yet accepted) first, then the
     # nearest deadline, so a new major case is never buried under old overdue ones.
