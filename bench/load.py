@@ -16,14 +16,19 @@ clerk1 and resident1 (the login form with its CSRF token) and runs wrk
 against, in turn: the board, the board with the cache off (board_cold: every
 request counts 100k cases, selects and renders 50 rows), a case page (the demo
 case with the longest timeline), the resident's list (and my_cases_cold), and
-the board's 30-second htmx poll (the table fragment), with a floor run before and
+the board's 30-second htmx poll (the table fragment), the case page on the cache-off
+server (case_cold), with a floor run before and
 after each; each page's ratio is to the mean of its two neighbouring floor
 runs, so drift over the run cancels out. Every run is a warm-up, then the
 measured run. One line per run:
 
     target=board think_ms=0 rps=... p50_ms=... p95_ms=... p99_ms=... ratio_to_floor=... rows=50 ...
 
-then the verdict for the board: at least half the floor's requests/s, p95 at
+--baseline DIR also serves another checkout of the portal (a git worktree at the commit to
+compare with) with its cache off against the same database: targets board_cold_base and
+case_cold_base, so one run measures before and after.
+
+Then the verdict for the board: at least half the floor's requests/s, p95 at
 most 100 ms. Any non-2xx answer (a 302 to /login: the cookie did not work)
 aborts the run.
 
