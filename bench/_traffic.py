@@ -72,9 +72,9 @@ def wait_http(port: int, path: str, timeout: float = 60) -> None:
             time.sleep(0.2)
 
 
-def gunicorn(app: str, port: int, args, env: dict, log: Path) -> subprocess.Popen:
+def gunicorn(app: str, port: int, args, env: dict, log: Path, root: Path = ROOT) -> subprocess.Popen:
     cmd = [str(VENV_BIN / "gunicorn"), "-w", str(args.workers), "-k", args.worker_class,
-           "--threads", str(args.worker_threads), "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT),
+           "--threads", str(args.worker_threads), "-b", f"127.0.0.1:{port}", "--chdir", str(root),
            "--log-level", "warning", app]
     return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 

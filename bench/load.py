@@ -16,14 +16,19 @@ clerk1 and resident1 (the login form with its CSRF token) and runs wrk
 against, in turn: the board, the board with the cache off (board_cold: every
 request counts 100k cases, selects and renders 50 rows), a case page (the demo
 case with the longest timeline), the resident's list (and my_cases_cold), and
-the board's 30-second htmx poll (the table fragment), with a floor run before and
+the board's 30-second htmx poll (the table fragment), the case page on the cache-off
+server (case_cold), with a floor run before and
 after each; each page's ratio is to the mean of its two neighbouring floor
 runs, so drift over the run cancels out. Every run is a warm-up, then the
 measured run. One line per run:
 
     target=board think_ms=0 rps=... p50_ms=... p95_ms=... p99_ms=... ratio_to_floor=... rows=50 ...
 
-then the verdict for the board: at least half the floor's requests/s, p95 at
+--baseline DIR also serves another checkout of the portal (a git worktree at the commit to
+compare with) with its cache off against the same database: targets board_cold_base and
+case_cold_base, so one run measures before and after.
+
+Then the verdict for the board: at least half the floor's requests/s, p95 at
 most 100 ms. Any non-2xx answer (a 302 to /login: the cookie did not work)
 aborts the run.
 
@@ -98,6 +103,9 @@ def main() -> None:
     parser.add_argument("--think-ms", default="0,1000",
                         help="passes: 0 = wrk, every connection sends its next request at once (saturation); "
                              "N = --connections users pausing 0.5N..1.5N ms between pages (bench._traffic.users)")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout of the portal (a git worktree at the commit to compare with), served "
+                             "with its list cache off against the same database: targets board_cold_base, case_cold_base")
     add_setting_argument(parser)
     args = parser.parse_args()
     binary = ensure_wrk()
@@ -115,7 +123,7 @@ def prepare(url: str, env: dict, cases: int) -> tuple[int, int]:
     """
     flask = [str(VENV_BIN / "flask"), "--app", "app"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*flask, "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*flask, "seed-demo", "--force"], env=env, cwd=ROOT, check=True, capture_output=True)
     from sqlalchemy import text
 
     from bench._pg import settle
@@ -154,7 +162,13 @@ def run(args, binary: str, url: str, tmp: Path) -> None:
                gunicorn("bench.load:portal_app()", cold_port, args, env | {"LIST_CACHE_SIZE": "0"},
                         tmp / "portal-cold.log"),
                gunicorn("bench.floor:create_floor_app()", floor_port, args, env, tmp / "floor.log")]
+    if args.baseline:
+        base_port = free_port()
+        servers.append(gunicorn("bench.load:portal_app()", base_port, args, env | {"LIST_CACHE_SIZE": "0"},
+                                tmp / "portal-base.log", root=args.baseline.resolve()))
     try:
+        if args.baseline:
+            wait_http(base_port, "/login")
         wait_http(portal_port, "/login")
         wait_http(cold_port, "/login")
         wait_http(floor_port, "/floor")
@@ -168,6 +182,9 @@ def run(args, binary: str, url: str, tmp: Path) -> None:
             "board_poll": (portal_port, "/board", clerk | {"HX-Request": "true", "HX-Target": "case-table"}),
             # The cache-off server (same database, same secret key: the same session cookies work).
             "board_cold": (cold_port, "/board", clerk), "my_cases_cold": (cold_port, "/my/cases", resident),
+            "case_cold": (cold_port, f"/cases/{case_id}", clerk),
+            **({"board_cold_base": (base_port, "/board", clerk), "case_cold_base": (base_port, f"/cases/{case_id}", clerk)}
+               if args.baseline else {}),
         }
         script = tmp / "report.lua"
         script.write_text(WRK_SCRIPT)

@@ -84,6 +84,9 @@ class Config:
     LIST_CACHE_SIZE = int(os.environ.get("LIST_CACHE_SIZE", "256"))
     # A list counts at most this many matches ("more than N"); 0 counts them all.
     LIST_COUNT_LIMIT = int(os.environ.get("LIST_COUNT_LIMIT", "10000"))
+    # A searched list counts at most this many: each hit of a common word is a row to check, and nobody
+    # pages through a thousand search results (the list says "more than N · narrow the list").
+    SEARCH_COUNT_LIMIT = int(os.environ.get("SEARCH_COUNT_LIMIT", "1000"))
     HTMX_CDN = True
     # Jobs: RQ when REDIS_URL is set; else an in-process runner and a ticker thread.
     JOBS_SYNC = False

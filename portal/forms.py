@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import wtforms
 from flask import Request
+from markupsafe import Markup, escape
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
@@ -84,3 +85,21 @@ class DateTimeLocalField(wtforms.DateTimeLocalField):
         if self.data is not None and not FIRST_YEAR <= self.data.year <= LAST_YEAR:
             self.data = None
             raise ValueError(self.gettext("Not a valid datetime value."))
+
+
+class QuickSelect(wtforms.widgets.Select):
+    """WTForms' select, each plain option written by one f-string: the same HTML (`selected` before
+    `value`, as html_params sorts them) at a fraction of the cost; the board renders ~100 options a page."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""
+        return Markup(f'<option {selected}value="{escape(choice.value)}">{escape(choice.label or choice.value)}</option>')
+
+
+class QuickSelectField(wtforms.SelectField):
+    """A SelectField rendered by QuickSelect."""
+
+    widget = QuickSelect()

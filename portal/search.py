@@ -19,7 +19,7 @@ from typing import Iterable
 
 from flask import g, has_app_context
 
-from sqlalchemy import delete, event, func, insert, inspect, or_, select, union
+from sqlalchemy import any_, delete, event, func, insert, inspect, or_, select, union
 from sqlalchemy.orm import Mapper, aliased
 
 from portal import textquery
@@ -34,6 +34,10 @@ TEXT_FIELDS = FIELDS[1:]
 # What can occur inside a case number (portal.cases.intake.next_number): kind prefix, "-", digits.
 NUMBER_CHARS = re.compile(r"[A-Za-z0-9-]+")
 RAREST = 3  # bigrams of a longer query looked up in the index (see _text_ids)
+# Hits (per bigram posting, or per number range) from which a query counts as "many": the list then
+# walks the cases in its own order and checks each against the query (`case_text_condition`), and
+# stops at the page and at the count's cap, instead of building the whole set of hits first.
+MANY = 5000
 
 
 def bigrams(text: str) -> set[str]:
@@ -66,18 +70,55 @@ def case_text_selects(q: str) -> list:
     return [_text_ids(q)] + ([] if numbers is None else [numbers])
 
 
-def number_ids(q: str):
-    """A SELECT of the ids of cases whose number contains `q` (any case), or None when none can.
+def id_among(ids):
+    """`Case.id IN (ids)` for a SELECT of few ids, as each database plans it best.
 
-    A number is a kind prefix, "-" and digits (portal.cases.intake.next_number), so a query with a
-    letter can only occur starting inside the prefix: each (prefix, offset) that agrees with the query
-    is one prefix range on the number's B-tree (`BX-2026`, `x-20261122`, `TS`). A query of digits and
-    "-" only (`0007`, `1122-`) can sit anywhere in the number: a scan of the number column."""
+    PostgreSQL cannot estimate a UNION of index lookups and took it for thousands of rows: it hashed them
+    and scanned the whole case table (100 ms for one case number at 100k cases). `= ANY(ARRAY(...))`
+    runs the SELECT first and then looks the ids up by primary key; SQLite already does that for IN."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return Case.id == any_(func.array(ids.scalar_subquery()))
+    return Case.id.in_(ids)
+
+
+def many_hits(q: str) -> bool:
+    """Whether the text or the number part of `q` may hit MANY cases or more (one capped probe statement).
+
+    A one-character query is a scan either way: walking the list's order finds a page soonest."""
+    q = textquery.clean(q)
+    grams = bigrams(q.lower())
+    if not grams:
+        return True
+    sizes = _posting_sizes(grams, q, MANY)
+    return min(sizes[gram] for gram in grams) >= MANY or sizes.get(_NUMBERS, 0) >= MANY
+
+
+def case_text_condition(q: str):
+    """A WHERE condition on Case equal to `Case.id IN case_text_ids(q)`, for a list walked in its order.
+
+    With many hits the list reads cases in its own order (newest first within the estate, an index) and
+    stops at the page, and the count at its cap: each case is checked by the substring match itself and a
+    range on its number. The bigram index is no help there: a hashed set of 13k postings, or probes for a
+    longer query's bigrams, cost more than matching the few thousand rows walked (measured on both
+    databases, docs/benchmarks.md)."""
+    q = textquery.clean(q)
+    numbers = number_condition(q)
+    return _text_match(q) if numbers is None else or_(_text_match(q), numbers)
+
+
+def number_condition(q: str):
+    """The condition on Case.number of `number_ids` (None when no number can contain `q`)."""
     if not NUMBER_CHARS.fullmatch(q or ""):
         return None
     up = q.upper()
     if not any(ch.isalpha() for ch in up):
-        return select(Case.id).where(Case.number.like(f"%{up}%"))
+        return Case.number.like(f"%{up}%")
+    starts = _number_prefixes(up)
+    return or_(*(_number_starts(start) for start in sorted(starts))) if starts else None
+
+
+def _number_prefixes(up: str) -> set[str]:
+    """The prefixes a number must start with to contain `up` (which has a letter): see `number_ids`."""
     starts = set()
     for prefix in set(KIND_PREFIX.values()):
         head = prefix + "-"
@@ -85,9 +126,18 @@ def number_ids(q: str):
             start = prefix[:offset] + up
             if start.startswith(head) or head.startswith(start):
                 starts.add(start)
-    if not starts:
-        return None
-    return select(Case.id).where(or_(*(_number_starts(start) for start in sorted(starts))))
+    return starts
+
+
+def number_ids(q: str):
+    """A SELECT of the ids of cases whose number contains `q` (any case), or None when none can.
+
+    A number is a kind prefix, "-" and digits (portal.cases.intake.next_number), so a query with a
+    letter can only occur starting inside the prefix: each (prefix, offset) that agrees with the query
+    is one prefix range on the number's B-tree (`BX-2026`, `x-20261122`, `TS`). A query of digits and
+    "-" only (`0007`, `1122-`) can sit anywhere in the number: a scan of the number column."""
+    condition = number_condition(q)
+    return None if condition is None else select(Case.id).where(condition)
 
 
 def _number_starts(start: str):
@@ -100,45 +150,61 @@ def _number_starts(start: str):
     return (Case.number >= start) & (Case.number < start + "\U0010ffff")
 
 
+def _text_match(q: str):
+    pattern = textquery.contains(q)
+    return or_(*(getattr(Case, name).ilike(pattern, escape=textquery.ESCAPE) for name in TEXT_FIELDS))
+
+
+def _rarest_hits(grams: set[str], q: str):
+    """Ids of the cases that have the (up to) three rarest of `grams`: the rarest's postings, the others
+    probed by index (only three: enough to narrow, few enough to plan fast)."""
+    sizes = _posting_sizes(grams, q)
+    # Each more bigram is one more semi-join for PostgreSQL's planner to order, which cost 70 ms of
+    # planning for a 16-character query.
+    driver, *others = sorted(grams, key=lambda gram: (sizes[gram], gram))[:RAREST]
+    other = aliased(CaseTerm)
+    return select(CaseTerm.case_id).where(CaseTerm.term == driver, *(
+        select(other.case_id).where(other.term == gram, other.case_id == CaseTerm.case_id).exists() for gram in others))
+
+
 def _text_ids(q: str):
     """Ids of cases whose texts (not the number) contain `q`, through the bigram index.
 
     Two characters are one bigram: its postings are the answer. Longer queries start from the
     rarest of their bigrams (one probe statement counts each posting list, capped), keep the cases
     that have every other bigram too (index lookups, not whole posting lists) and run the
-    substring match on those only (only the three rarest bigrams: enough to narrow, few enough to plan
-    fast). One character falls back to the scan."""
+    substring match on those only. One character falls back to the scan."""
     low = q.lower()
-    pattern = textquery.contains(q)
-    text_match = or_(*(getattr(Case, name).ilike(pattern, escape=textquery.ESCAPE) for name in TEXT_FIELDS))
     grams = bigrams(low)
     if not grams:
-        return select(Case.id).where(text_match)
+        return select(Case.id).where(_text_match(q))
     if len(low) == 2:
         return select(CaseTerm.case_id).where(CaseTerm.term == low)
-    sizes = _posting_sizes(grams)
-    # The three rarest bigrams narrow enough (the substring match checks the rest): each more is one more
-    # semi-join for PostgreSQL's planner to order, which cost 70 ms of planning for a 16-character query.
-    driver, *others = sorted(grams, key=lambda gram: (sizes[gram], gram))[:RAREST]
-    other = aliased(CaseTerm)
-    hits = select(CaseTerm.case_id).where(CaseTerm.term == driver, *(
-        select(other.case_id).where(other.term == gram, other.case_id == CaseTerm.case_id).exists() for gram in others
-    )).cte(f"hits_{abs(hash(low)) % 10**8}").prefix_with("MATERIALIZED")  # the index first, then the texts
-    return select(Case.id).join(hits, Case.id == hits.c.case_id).where(text_match)
+    hits = _rarest_hits(grams, q).cte(f"hits_{abs(hash(low)) % 10**8}").prefix_with("MATERIALIZED")
+    return select(Case.id).join(hits, Case.id == hits.c.case_id).where(_text_match(q))  # the index first
 
 
-def _posting_sizes(grams: set[str], cap: int = 5000) -> dict[str, int]:
-    """How many cases have each bigram, counted up to `cap` (enough to pick the rarest): one statement."""
+_NUMBERS = "\x00number"  # the probe's key for the number part
+
+
+def _posting_sizes(grams: set[str], q: str = "", cap: int = MANY) -> dict[str, int]:
+    """How many cases have each bigram, and how many numbers can contain `q` (key _NUMBERS), each counted
+    up to `cap` (enough to pick the rarest and to tell "many"): one statement, once per request."""
     ordered = sorted(grams)
     memo = g.setdefault("search_postings", {}) if has_app_context() else {}  # a list builds its query twice
-    if tuple(ordered) in memo:
-        return memo[tuple(ordered)]
+    key = (tuple(ordered), q)
+    if key in memo:
+        return memo[key]
     counts = [select(func.count()).select_from(
         select(CaseTerm.case_id).where(CaseTerm.term == gram).limit(cap).subquery()).scalar_subquery()
         for gram in ordered]
+    numbers = number_condition(q) if q else None
+    if numbers is not None:
+        counts.append(select(func.count()).select_from(
+            select(Case.id).where(numbers).limit(cap).subquery()).scalar_subquery())
     row = db.session.execute(select(*counts)).one()
-    memo[tuple(ordered)] = dict(zip(ordered, row))
-    return memo[tuple(ordered)]
+    memo[key] = dict(zip(ordered + ([_NUMBERS] if numbers is not None else []), row))
+    return memo[key]
 
 
 def _write_terms(connection, case_id: int, values: Iterable[str], replace: bool) -> None:

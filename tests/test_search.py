@@ -30,6 +30,11 @@ def _indexed(q: str) -> set[int]:
     return set(db.session.scalars(search.case_text_ids(q)))
 
 
+def _walked(q: str) -> set[int]:
+    """The per-row condition a list walks its order with when a query has many hits."""
+    return set(db.session.scalars(select(Case.id).where(search.case_text_condition(q))))
+
+
 def _corpus(people, n: int = 40, seed: int = 7) -> list[Case]:
     rng = random.Random(seed)
     cases = []
@@ -69,6 +74,7 @@ def test_the_index_answers_what_the_substring_scan_answers(app, people, data):
     if not q:
         return
     assert _indexed(q) == _reference(q), q
+    assert _walked(q) == _reference(q), q
 
 
 def test_a_number_prefix_finds_the_number_and_texts_that_quote_it(app, people):
@@ -144,3 +150,37 @@ def test_the_board_search_with_percent_matches_only_a_literal_percent(client, pe
     html = as_("clerk").get("/board?q=%25").get_data(as_text=True)
     assert pct.number in html
     assert "普通的描述" not in html
+
+
+def test_a_search_with_many_hits_walks_the_list_and_finds_what_the_index_finds(app, as_, people, monkeypatch):
+    """Past MANY hits the board checks each case as it walks its order: the same cases, in the same order."""
+    from tests.board_helpers import row_ids
+    app.config.update(BOARD_PAGE_SIZE=50)
+    leak = [factories.case(people["resident"], description=f"厨房漏水 {i}") for i in range(4)]
+    quoting = factories.case(people["resident"], description=f"同 {leak[0].number}")
+    factories.case(people["resident"], description="电梯停运")
+    db.session.commit()
+    manager = as_("manager")
+    prefix = leak[0].number[:6].lower()  # "ts-202": every number, and the text that quotes one
+    queries = ("漏水", "厨房漏水", leak[0].number, prefix, "水")
+    few = {q: row_ids(manager.get("/board", query_string={"q": q})) for q in queries}
+    monkeypatch.setattr(search, "MANY", 2)
+    with app.test_request_context():
+        assert search.many_hits("漏水") and search.many_hits(prefix) and not search.many_hits(leak[0].number)
+    walked = {q: row_ids(manager.get("/board", query_string={"q": q})) for q in queries}
+    assert walked == few
+    assert set(walked["漏水"]) == {c.id for c in leak}
+    assert set(walked[leak[0].number]) == {leak[0].id, quoting.id}
+    assert len(walked[prefix]) == 6
+
+
+def test_a_searched_list_counts_up_to_its_own_limit(app, as_, people):
+    app.config.update(SEARCH_COUNT_LIMIT=2, LIST_COUNT_LIMIT=100, BOARD_PAGE_SIZE=2)
+    for i in range(4):
+        factories.case(people["resident"], description=f"门禁损坏 {i}")
+    db.session.commit()
+    manager = as_("manager")
+    searched = manager.get("/board?q=门禁").get_data(as_text=True)
+    assert "超过 2 件" in searched and 'rel="next"' not in searched
+    plain = manager.get("/board").get_data(as_text=True)
+    assert "共 4 件" in plain

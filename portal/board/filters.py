@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SearchField, SelectField
+from wtforms import BooleanField, IntegerField, SearchField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from portal import labels
 from portal.cases.service import category_choices, department_choices, estate_choices
-from portal.forms import DateField, validated
+from portal.forms import DateField, QuickSelectField, validated
 from portal.models import Role
 
 SORT_LABELS = {
@@ -28,22 +28,22 @@ class FilterForm(FlaskForm):
         csrf = False  # GET filters change nothing
 
     q = SearchField(_l("Search"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=_blank(labels.opts([("open", _l("All open")),
+    status = QuickSelectField(_l("Status"), choices=_blank(labels.opts([("open", _l("All open")),
                                                                    ("to_dispatch", _l("Not yet dispatched"))])
                                                       + labels.choices(labels.STATUS)),
                          validators=[Optional()])
-    kind = SelectField(_l("Kind"), choices=_blank(labels.choices(labels.KIND)), validators=[Optional()])
-    severity = SelectField(_l("Severity"), choices=_blank(labels.choices(labels.SEVERITY)), validators=[Optional()])
-    channel = SelectField(_l("Channel"), choices=_blank(labels.choices(labels.CHANNEL)), validators=[Optional()])
-    category = SelectField(_l("Category"), validators=[Optional()])
-    department = SelectField(_l("Department"), validators=[Optional()])
-    site = SelectField(_l("Site"), validators=[Optional()])
+    kind = QuickSelectField(_l("Kind"), choices=_blank(labels.choices(labels.KIND)), validators=[Optional()])
+    severity = QuickSelectField(_l("Severity"), choices=_blank(labels.choices(labels.SEVERITY)), validators=[Optional()])
+    channel = QuickSelectField(_l("Channel"), choices=_blank(labels.choices(labels.CHANNEL)), validators=[Optional()])
+    category = QuickSelectField(_l("Category"), validators=[Optional()])
+    department = QuickSelectField(_l("Department"), validators=[Optional()])
+    site = QuickSelectField(_l("Site"), validators=[Optional()])
     overdue = BooleanField(_l("Overdue only"))
-    due = SelectField(_l("Due"), choices=_blank(labels.opts([("today", _l("Due today"))])), validators=[Optional()])
+    due = QuickSelectField(_l("Due"), choices=_blank(labels.opts([("today", _l("Due today"))])), validators=[Optional()])
     mine = BooleanField(_l("Registered by me"))
     date_from = DateField(_l("Received from"), validators=[Optional()])
     date_to = DateField(_l("Received to"), validators=[Optional()])
-    sort = SelectField(_l("Sort"), choices=labels.opts(SORT_LABELS.items()), default="newest", validators=[Optional()])
+    sort = QuickSelectField(_l("Sort"), choices=labels.opts(SORT_LABELS.items()), default="newest", validators=[Optional()])
     page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
 
 

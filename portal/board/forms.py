@@ -1,7 +1,8 @@
 """Forms of the board: saving a view, and the bulk actions on selected rows."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, SelectMultipleField, StringField
+from wtforms import HiddenField, SelectMultipleField, StringField
+from portal.forms import QuickSelectField
 from portal.labels import opts
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -20,9 +21,9 @@ class BulkForm(FlaskForm):
 
     case_ids = SelectMultipleField(_l("Selected cases"), coerce=int, validate_choice=False,
                                    validators=[DataRequired(_l("Select at least one case."))])
-    action = SelectField(_l("Action"), choices=opts([("classify", _l("Classify")), ("dispatch", _l("Dispatch"))]),
+    action = QuickSelectField(_l("Action"), choices=opts([("classify", _l("Classify")), ("dispatch", _l("Dispatch"))]),
                          validators=[DataRequired()])
-    category_id = SelectField(_l("Category"), coerce=int, validate_choice=False, validators=[Optional()])
-    severity = SelectField(_l("Severity"), validators=[Optional()])
-    department_id = SelectField(_l("Department"), coerce=int, validate_choice=False, validators=[Optional()])
+    category_id = QuickSelectField(_l("Category"), coerce=int, validate_choice=False, validators=[Optional()])
+    severity = QuickSelectField(_l("Severity"), validators=[Optional()])
+    department_id = QuickSelectField(_l("Department"), coerce=int, validate_choice=False, validators=[Optional()])
     note = StringField(_l("Dispatch instruction"), validators=[Optional(), Length(max=500)])

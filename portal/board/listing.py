@@ -23,7 +23,8 @@ selected as plain columns (one query, names by primary-key subqueries, no ORM
 objects; portal.board.rows) and a count that is itself cached under the stamp
 and the minute, so paging or re-sorting the same filter does not count again.
 Counting stops at LIST_COUNT_LIMIT (10,000): past that the list says "more than
-10000 cases" and pages up to there, as no one pages further; filters narrow it. `LIST_CACHE_SIZE = 0` turns the cache off; a
+10000 cases" and pages up to there, as no one pages further; filters narrow it (a searched list
+stops at SEARCH_COUNT_LIMIT, 1,000: a common word's every hit is a row to check). `LIST_CACHE_SIZE = 0` turns the cache off; a
 missing stamp row turns it off too (portal.stamp.cache_key).
 """
 from __future__ import annotations
@@ -60,8 +61,9 @@ def _count(stmt, key, limit: int) -> tuple[int, bool]:
     return result
 
 
-def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> Page:
-    """The count (cached under the stamp, capped at LIST_COUNT_LIMIT) and one page of RowViews."""
+def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key, searched: bool = False) -> Page:
+    """The count (cached under the stamp, capped at LIST_COUNT_LIMIT, SEARCH_COUNT_LIMIT when `searched`)
+    and one page of RowViews."""
     now, actionable, t = utcnow(), actionable_statuses(role), Labels()
 
     def fetch(window):
@@ -70,7 +72,8 @@ def rows_page(stmt, sort: str, page: int, size: int, role: Role, count_key) -> P
                 for c in db.session.execute(columns)]
 
     return pagination.paginate(stmt.order_by(*SORTS.get(sort, SORTS["newest"])), page, size, fetch=fetch,
-                               counted=_count(stmt, count_key, current_app.config["LIST_COUNT_LIMIT"]))
+                               counted=_count(stmt, count_key, current_app.config[
+                                   "SEARCH_COUNT_LIMIT" if searched else "LIST_COUNT_LIMIT"]))
 
 
 def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict | None = None,
@@ -123,7 +126,7 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
                               tuple(sorted((k, str(v)) for k, v in narrowing.items()))) + base
         visible = visible_cases_clause(user) if clause is None else and_(visible_cases_clause(user), clause)
         page = rows_page(filtered(visible, values, user.id), values.get("sort", "newest"),
-                         values.get("page", 1), size, user.role, count_key)
+                         values.get("page", 1), size, user.role, count_key, searched=bool((values.get("q") or "").strip()))
         table = render_template(
             "board/_table.html", page=page, list_endpoint=endpoint,
             list_args={k: v for k, v in source.items() if k != "page" and v},

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select, union
+from sqlalchemy import or_, select, union
 
 from portal import search, textquery, unitref
 from portal.sla.deadlines import overdue_clause
@@ -18,8 +18,10 @@ SORTS = {
     "newest": (Case.received_at.desc(), Case.id.desc()),
     "oldest": (Case.received_at.asc(), Case.id.asc()),
     "updated": (Case.updated_at.desc(), Case.id.desc()),
-    "due": (Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc()),
-    "promised": (Case.promised_at.is_(None), Case.promised_at.asc(), Case.id.asc()),
+    # Cases without a deadline last, written as NULLS LAST (not `due_at IS NULL` first): both databases then
+    # read the page from the due_at index and stop, where they sorted every open case (98 ms at 100k).
+    "due": (Case.due_at.asc().nulls_last(), Case.id.asc()),
+    "promised": (Case.promised_at.asc().nulls_last(), Case.id.asc()),
     "number": (Case.number.asc(),),
     # The department queue: new and returned work (dispatched, not yet accepted) first, then the
     # nearest deadline, so a new major case is never buried under old overdue ones.
@@ -71,10 +73,14 @@ def filtered(base_clause, f: dict, user_id: int | None = None, now: datetime | N
             unit_match = unit_match | (Building.name.in_(unitref.building_names(ref))
                                        & Unit.number.in_(unitref.unit_numbers(ref)))
         unit_ids = select(Unit.id).join(Building).where(unit_match)
-        # One set of ids (the bigram index's hits, the resident's and the unit's cases), then the
-        # cases by primary key: no OR across the whole case table.
-        matching = union(*search.case_text_selects(q),
-                         select(Case.id).where(Case.resident_id.in_(resident_ids)),
-                         select(Case.id).where(Case.unit_id.in_(unit_ids)))
-        stmt = stmt.where(Case.id.in_(matching))
+        residents, units = Case.resident_id.in_(resident_ids), Case.unit_id.in_(unit_ids)
+        if search.many_hits(q):
+            # Many hits (a common bigram, a year's case numbers): each case checked as the list walks its
+            # order, so the page and the capped count stop early instead of waiting for every hit.
+            stmt = stmt.where(or_(search.case_text_condition(q), residents, units))
+        else:
+            # Few: one set of ids (the bigram index's hits, the resident's and the unit's cases), then the
+            # cases by primary key: no OR across the whole case table.
+            stmt = stmt.where(search.id_among(union(*search.case_text_selects(q), select(Case.id).where(residents),
+                                                    select(Case.id).where(units))))
     return stmt
