@@ -51,7 +51,7 @@ from portal.demo import CATEGORIES, FIT, PASSWORD, TEXTS, seed_reference  # noqa
 from portal.demo_company import DEPARTMENTS as ESTATE_DEPARTMENTS, OVERRIDES  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import (  # noqa: E402
-    Building, Case, Category, CategoryOverride, Deadline, Department, Estate, ReportRun, Role, Unit, User,
+    Alert, Building, Case, Category, CategoryOverride, Deadline, Department, Estate, ReportRun, Role, Unit, User,
 )
 from portal.models.cases import KIND_PREFIX, CaseTerm  # noqa: E402
 from portal.reports.periods import Scope, current_month, shift  # noqa: E402
@@ -477,7 +477,8 @@ def scan_figures(app, counter: Counter, total: int) -> None:
     for slice_no in range(3):  # three different slices of 1,000 running deadlines made due a minute ago
         with app.app_context():
             past = utcnow() - timedelta(minutes=1)
-            pick = (select(Deadline.id).where(Deadline.stage == 1, Deadline.next_check_at.is_not(None))
+            fresh = ~select(Alert.id).where(Alert.case_id == Deadline.case_id).exists()  # not fired by a run before
+            pick = (select(Deadline.id).where(Deadline.stage == 1, Deadline.next_check_at.is_not(None), fresh)
                     .order_by(func.md5(func.concat(Deadline.id, "-", slice_no))).limit(1000))
             dues.append(db.session.execute(update(Deadline).where(Deadline.id.in_(pick))
                                      .values(due_at=past, next_check_at=past)).rowcount)
