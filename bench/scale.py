@@ -1,6 +1,7 @@
 """A company's scale on PostgreSQL: 50 estates, two years, a million cases (issue 18).
 
     .venv/bin/python bench/scale.py --cases 1000000 [--estates 50] [--runs 20] [--database-url URL | --postgres]
+    .venv/bin/python bench/scale.py --reuse --only scan,report --database-url URL   # measure a filled one again
 
 The reference data is made through the app's own code (the demo's first estate, then estates,
 buildings, units, departments, category overrides and accounts as ORM rows or core inserts): one
@@ -199,7 +200,7 @@ def _case_insert_sql() -> str:
     finished = "(" + ", ".join(f"'{s}'" for s in FINISHED) + ")"
     values = {
         "id": "c.id",
-        "number": (f"c.prefix || '-' || to_char(c.day, 'YYYYMMDD') || '-' || "
+        "number": ("c.prefix || '-' || to_char(c.day, 'YYYYMMDD') || '-' || "
                    "CASE WHEN c.seq < 10000 THEN lpad(c.seq::text, 4, '0') ELSE c.seq::text END"),
         "kind": "c.kind",
         "channel": ("CASE WHEN c.r_misc < .40 THEN 'phone' WHEN c.r_misc < .65 THEN 'wechat' "
