@@ -30,6 +30,7 @@ def test_scale_bench_fills_and_prints_its_figures():
         assert re.search(rf"^n=200 view={re.escape(view)} p50_ms=[\d.]+ p95_ms=[\d.]+ statements=\d+$", out, re.M), \
             (view, out)
     assert re.search(r"^n=200 view=scan running=\d+ due=\d+ scan_ms=[\d.]+ statements=\d+$", out, re.M), out
-    assert re.search(r"^n=200 view=report month=\S+ scope=company first_ms=[\d.]+ report_ms=[\d.]+ statements=\d+$", out, re.M), out
+    report = r"^n=200 view=report month=\S+ scope=company first_ms=[\d.]+ report_ms=[\d.]+ statements=\d+$"
+    assert re.search(report, out, re.M), out
     cases = re.search(r"^n=200 database=.* case_terms=(\d+) ", out, re.M)
     assert cases and int(cases.group(1)) > 200, out  # every case has its texts' bigrams
