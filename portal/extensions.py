@@ -4,9 +4,11 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from datetime import timezone
+from datetime import date, datetime, timezone
+from enum import Enum
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
@@ -30,6 +32,20 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+@event.listens_for(Engine, "connect")
+def _no_jit(dbapi_connection, _record) -> None:
+    """PostgreSQL: no JIT compilation on the portal's connections.
+
+    At a million cases the planner's cost estimates of ordinary report and list queries pass
+    jit_above_cost, and compiling took longer than running: a callback list of one estate's month ran
+    in 54 ms and spent 1,133 ms in JIT (bench/scale.py, docs/benchmarks.md). The portal's queries are
+    short index reads and GROUP BYs over a month, which JIT does not pay back."""
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.commit()
+
+
 def enum_column(cls):
     """An enum stored as its values in a VARCHAR (no native type: adding a value needs no DDL)."""
     from sqlalchemy import Enum
@@ -46,12 +62,53 @@ def insert_new(session, table, rows: list[dict], unique: list[str], returning: l
         return []
     from sqlalchemy.dialects import postgresql, sqlite
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) > 1:
+        return _insert_new_json(session, table, rows, unique, returning)
     makers = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
     if dialect not in makers:  # pragma: no cover - only PostgreSQL and SQLite are supported
         raise RuntimeError(f"unsupported database {dialect}")
     stmt = makers[dialect](table).on_conflict_do_nothing(index_elements=unique).returning(
         *(table.c[name] for name in returning))
     return list(session.execute(stmt, rows))
+
+
+def _json_cell(value):
+    """A bound value as JSON for json_populate_recordset: enums by value, times in UTC ISO form."""
+    if value is None or isinstance(value, (str, int, float)) and not isinstance(value, Enum):
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _insert_new_json(session, table, rows: list[dict], unique: list[str], returning: list[str]) -> list:
+    """PostgreSQL: the rows as one JSON parameter read by json_populate_recordset.
+
+    The multi-row VALUES form binds every cell separately: 1,000 alerts and their 3,000 outbox rows
+    (the deadline scan at a million cases, bench/scale.py) were ~80,000 parameters whose conversion
+    in the driver and parsing in the server took seconds; one JSON text takes milliseconds.
+    Columns a row leaves out take their Python-side default, as the core insert would give them."""
+    import json
+    from sqlalchemy import text
+    names = list(dict.fromkeys(name for r in rows for name in r))
+    defaults = {}
+    for column in table.columns:
+        if column.name not in names and column.default is not None and not column.default.is_sequence:
+            defaults[column.name] = column.default.arg if column.default.is_scalar else column.default.arg(None)
+    names += list(defaults)
+    data = json.dumps([{name: _json_cell(r.get(name, defaults.get(name))) for name in names} for r in rows],
+                      ensure_ascii=False)
+    quoted = ", ".join(f'"{name}"' for name in names)
+    stmt = text(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} '
+                f'FROM json_populate_recordset(NULL::"{table.name}", CAST(:rows AS json)) '
+                f'ON CONFLICT ({", ".join(unique)}) DO NOTHING RETURNING {", ".join(returning)}')
+    return list(session.execute(stmt, {"rows": data}))
 
 
 class UTCDateTime(TypeDecorator):

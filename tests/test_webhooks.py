@@ -182,3 +182,17 @@ def test_a_callback_with_no_case_behind_it_is_a_callback_recorded_event(app, peo
     assert got["data"]["outcome"] == "done"
     raw = receiver.received[0]["body"].decode()
     assert resident.phone not in raw and resident.unit.label not in raw  # public facts only
+
+
+def test_scan_escalations_go_out_once_per_case_of_a_subscribed_estate(app, people, elsewhere, subscription,
+                                                                       receiver):
+    from portal.cases.lifecycle import record_escalations
+    ours, theirs = factories.case(people["resident"]), factories.case(elsewhere["resident"])
+    db.session.commit()
+    receiver.received.clear()
+    # Two notes for our case (two clocks missed in one scan) and one for another estate's case.
+    record_escalations([(ours.id, "逾期"), (ours.id, "二级逾期"), (theirs.id, "逾期")], utcnow())
+    db.session.commit()
+    bodies = [json.loads(r["body"]) for r in receiver.received]
+    assert [(b["type"], b["data"]["case"]["number"], b["data"]["reason"]) for b in bodies] == [
+        ("case.escalated", ours.number, "scan")]

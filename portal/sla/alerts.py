@@ -129,21 +129,22 @@ def fire(firings: list[Firing], now: datetime | None = None, staff: Staff | None
     by_key = {(f.case_id, f.rule, f.level, f.round): f for f in firings}
     staff = staff or Staff()
     events, sends = [], []
-    for alert_id, case_id, rule, level, rnd in created:
-        f = by_key[(case_id, rule, level, rnd)]
-        due = f"{to_local(f.due_at):%m-%d %H:%M}" if f.due_at else None
-        title = msg("alert.reminder") if level == 0 else lab("rule", rule)
-        subject = msg("alert.subject", number=f.case_number, title=title)
-        body = msg("alert.due", rule=lab("rule", rule), time=due) if due else lab("rule", rule)
-        if level >= 1:
-            note = (msg("alert.escalation_due", level=lab("level", level), rule=lab("rule", rule), time=due) if due
-                    else msg("alert.escalation", level=lab("level", level), rule=lab("rule", rule)))
-            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the stored text: the house language
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the stored notes: the house language (one switch)
+        for alert_id, case_id, rule, level, rnd in created:
+            f = by_key[(case_id, rule, level, rnd)]
+            due = f"{to_local(f.due_at):%m-%d %H:%M}" if f.due_at else None
+            title = msg("alert.reminder") if level == 0 else lab("rule", rule)
+            subject = msg("alert.subject", number=f.case_number, title=title)
+            body = msg("alert.due", rule=lab("rule", rule), time=due) if due else lab("rule", rule)
+            if level >= 1:
+                note = (msg("alert.escalation_due", level=lab("level", level), rule=lab("rule", rule), time=due)
+                        if due else msg("alert.escalation", level=lab("level", level), rule=lab("rule", rule)))
                 events.append((case_id, render(note), note))
-        kind = "escalation" if level >= 1 else "reminder"
-        for user in staff.recipients(f):
-            for channel, address in outbox.channels_for(user, kind):
-                sends.append((user, channel, address, kind, subject, body, f"alert:{alert_id}", case_id, alert_id))
+            kind = "escalation" if level >= 1 else "reminder"
+            for user in staff.recipients(f):
+                for channel, address in outbox.channels_for(user, kind):
+                    sends.append((user, channel, address, kind, subject, body, f"alert:{alert_id}", case_id,
+                                  alert_id))
     rows = []
     for locale in sorted({locale_of(s[0]) for s in sends}):  # each recipient's language, one switch per language
         with force_locale(locale):
