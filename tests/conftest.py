@@ -32,8 +32,15 @@ def _database_url() -> str:
 
 
 def pytest_collection_modifyitems(config, items):
-    """On the PostgreSQL pass, skip what runs on its own SQLite file: the SQLite pass ran it already."""
+    """On the PostgreSQL pass, skip what runs on its own SQLite file: the SQLite pass ran it already.
+    On a SQLite pass that `scripts/test` follows with a PostgreSQL pass, skip what that pass runs
+    where it finds more (marker `postgres_pass`: the form fuzzer, PostgreSQL being the stricter)."""
     if not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        if os.environ.get("PORTAL_POSTGRES_PASS_FOLLOWS") == "1":
+            later = pytest.mark.skip(reason="runs on the PostgreSQL pass that follows (stricter: lengths, NUL bytes)")
+            for item in items:
+                if item.get_closest_marker("postgres_pass"):
+                    item.add_marker(later)
         return
     same = pytest.mark.skip(reason="runs on its own SQLite file: identical on the SQLite pass")
     for item in items:
