@@ -41,6 +41,22 @@ def select_timezone() -> str:
     return current_app.config["TIMEZONE"]
 
 
+def _no_jit(app: Flask) -> None:
+    """PostgreSQL: no JIT compilation on the portal's connections (a libpq option of its engine).
+
+    At a million cases the planner's cost estimates of ordinary report and list queries pass
+    jit_above_cost, and compiling took longer than running: a callback list of one estate's month ran
+    in 54 ms and spent 1,133 ms in JIT (bench/scale.py, docs/benchmarks.md). The portal's queries are
+    short index reads and GROUP BYs over a month, which JIT does not pay back."""
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["options"] = (connect_args.get("options", "") + " -c jit=off").strip()
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def create_app(config: Config | None = None) -> Flask:
     app = Flask(
         __name__, instance_path=str(INSTANCE_DIR),
@@ -51,6 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.request_class = PortalRequest
     app.url_map.converters["int"] = PrimaryKeyConverter  # before any route is added
 
+    _no_jit(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)

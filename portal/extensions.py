@@ -7,8 +7,7 @@ from flask_wtf.csrf import CSRFProtect
 from datetime import date, datetime, timezone
 from enum import Enum
 
-from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, MetaData
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
@@ -30,20 +29,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-
-
-@event.listens_for(Engine, "connect")
-def _no_jit(dbapi_connection, _record) -> None:
-    """PostgreSQL: no JIT compilation on the portal's connections.
-
-    At a million cases the planner's cost estimates of ordinary report and list queries pass
-    jit_above_cost, and compiling took longer than running: a callback list of one estate's month ran
-    in 54 ms and spent 1,133 ms in JIT (bench/scale.py, docs/benchmarks.md). The portal's queries are
-    short index reads and GROUP BYs over a month, which JIT does not pay back."""
-    if type(dbapi_connection).__module__.startswith("psycopg"):
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET jit = off")
-        dbapi_connection.commit()
 
 
 def enum_column(cls):

@@ -69,3 +69,15 @@ def test_production_with_a_key_uses_it_and_secure_cookies(monkeypatch, tmp_path)
     assert cfg.SECRET_KEY == STRONG and cfg.SESSION_COOKIE_SECURE is True
     assert cfg.SQLALCHEMY_DATABASE_URI.startswith("postgresql+psycopg://")
     assert cfg.REDIS_URL == "redis://127.0.0.1:6379/0"
+
+
+def test_postgresql_connections_run_without_jit(app):
+    """At a million cases JIT compiled ordinary queries for longer than they ran (docs/benchmarks.md):
+    the portal's PostgreSQL engine turns it off on every connection; SQLite gets no such option."""
+    from sqlalchemy import text
+
+    from portal.extensions import db
+    if db.engine.dialect.name != "postgresql":
+        assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        return
+    assert db.session.execute(text("SHOW jit")).scalar() == "off"
