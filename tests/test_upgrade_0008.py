@@ -6,58 +6,30 @@ TEST_DATABASE_URL is set (a database of its own, created empty for the test).
 """
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timezone
 
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from portal import config as portal_config
-from portal import create_app
 from portal.extensions import db
 from portal.models import Case, Category, Department, Estate, Phrase, Relation, Residency, Role, User
 from portal.sla import policy
-from tests.conftest import RequestScopedClient, csrf_token
+from tests.conftest import csrf_token
+from tests.upgrade_helpers import upgraded_app
 from tests.test_migrations import keep_logging  # noqa: F401  (a fixture)
 
 PASSWORD = "upgrade-pass-1"
 CREATED = datetime(2025, 5, 6, 2, 0, tzinfo=timezone.utc)
 
 
-def _empty_database(tmp_path) -> str:
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        return f"sqlite:///{tmp_path / 'upgrade.db'}"
-    name = "portal_upgrade_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def app_at_0007(tmp_path, keep_logging):  # noqa: F811
     """An app on an empty database migrated to 0007."""
-    class UpgradeConfig(portal_config.TestConfig):
-        def __init__(self) -> None:
-            super().__init__()
-            self.SQLALCHEMY_DATABASE_URI = _empty_database(tmp_path)
-            self.UPLOAD_DIR = str(tmp_path / "uploads")
-            self.OUTBOX_DIR = str(tmp_path / "outbox")
-
-    app = create_app(UpgradeConfig())
-    app.test_client_class = RequestScopedClient
-    with app.app_context():
-        flask_migrate.upgrade(revision="0007")
+    with upgraded_app(tmp_path, "0007") as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _insert(conn, table: str, **values) -> None:

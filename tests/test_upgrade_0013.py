@@ -10,32 +10,19 @@ import flask_migrate
 import pytest
 from sqlalchemy import text
 
-from portal import config as portal_config
-from portal import create_app
 from portal.extensions import db
 from portal.models import Role
 from tests import factories
 from tests.test_migrations import keep_logging  # noqa: F401  (a fixture)
-from tests.test_upgrade_0008 import _empty_database
+from tests.upgrade_helpers import upgraded_app
 
 AT = datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def migrated(tmp_path, keep_logging):  # noqa: F811
-    class UpgradeConfig(portal_config.TestConfig):
-        def __init__(self) -> None:
-            super().__init__()
-            self.SQLALCHEMY_DATABASE_URI = _empty_database(tmp_path)
-            self.UPLOAD_DIR = str(tmp_path / "uploads")
-            self.OUTBOX_DIR = str(tmp_path / "outbox")
-
-    app = create_app(UpgradeConfig())
-    with app.app_context():
-        flask_migrate.upgrade()
+    with upgraded_app(tmp_path) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_0013_moves_internal_notes_out_of_the_residents_text(migrated):

@@ -12,14 +12,12 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select, text
 
-from portal import config as portal_config
-from portal import create_app
 from portal.extensions import db
 from portal.messages import shown
 from portal.models import AuditEntry, Case, Role
 from tests import factories
 from tests.test_migrations import keep_logging  # noqa: F401  (a fixture)
-from tests.test_upgrade_0008 import _empty_database
+from tests.upgrade_helpers import upgraded_app
 
 AT = datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc)
 DESCRIPTIONS = {  # written text -> (English, Chinese) shown after the upgrade
@@ -42,19 +40,8 @@ UNTOUCHED_SUMMARIES = [("user", "update", "张三 13800001111"), ("import", "imp
 
 @pytest.fixture
 def migrated(tmp_path, keep_logging):  # noqa: F811
-    class UpgradeConfig(portal_config.TestConfig):
-        def __init__(self) -> None:
-            super().__init__()
-            self.SQLALCHEMY_DATABASE_URI = _empty_database(tmp_path)
-            self.UPLOAD_DIR = str(tmp_path / "uploads")
-            self.OUTBOX_DIR = str(tmp_path / "outbox")
-
-    app = create_app(UpgradeConfig())
-    with app.app_context():
-        flask_migrate.upgrade()
+    with upgraded_app(tmp_path) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_0024_keys_the_texts_written_in_known_templates_and_leaves_the_rest(migrated):
