@@ -82,6 +82,9 @@ class Config:
     BOARD_POLL_SECONDS = 30
     # Rendered case-list pieces kept per process (portal.board.listing); 0 turns the cache off.
     LIST_CACHE_SIZE = int(os.environ.get("LIST_CACHE_SIZE", "256"))
+    # What is built from the category, department and estate lists alone (choices, filter and bulk forms),
+    # kept per process under the reference stamp (portal.stamp); on when the list cache is off; 0 turns it off.
+    REFERENCE_CACHE_SIZE = int(os.environ.get("REFERENCE_CACHE_SIZE", "256"))
     # A list counts at most this many matches ("more than N"); 0 counts them all.
     LIST_COUNT_LIMIT = int(os.environ.get("LIST_COUNT_LIMIT", "10000"))
     # A searched list counts at most this many: each hit of a common word is a row to check, and nobody

@@ -73,12 +73,13 @@ _TABLES: dict[tuple[int, str], dict] = {}
 
 
 def table(mapping) -> dict:
-    """{raw value: label} in the current language, translated once per mapping and language."""
+    """{raw value: label} in the current language, translated once per mapping and language (keys: enum
+    members or plain strings)."""
     from flask_babel import get_locale
     key = (id(mapping), str(get_locale()))
     found = _TABLES.get(key)
     if found is None:
-        found = _TABLES[key] = {member.value: str(text) for member, text in mapping.items()}
+        found = _TABLES[key] = {getattr(member, "value", member): str(text) for member, text in mapping.items()}
     return found
 
 

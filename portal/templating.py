@@ -75,7 +75,7 @@ def time_left(due: datetime | None) -> str:
 def clock_label(name: str | None) -> str:
     """A deadline clock's name in the user's language."""
     from portal.sla.policy import CLOCKS
-    return str(CLOCKS.get(name, name or ""))
+    return labels.table(CLOCKS).get(name, name or "")  # translated once per language, not once per row
 
 
 def missing_calendar_years() -> list[int]:

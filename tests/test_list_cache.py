@@ -21,7 +21,7 @@ from tests.helpers import fresh
 
 def stamp_value() -> int:
     db.session.expire_all()
-    return db.session.scalar(select(DataStamp.n))
+    return db.session.scalar(select(DataStamp.n).where(DataStamp.id == stamp.LISTS))
 
 
 def dispatched(resident, department) -> Case:

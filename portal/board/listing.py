@@ -16,8 +16,9 @@ is cached in this process under everything its HTML depends on:
   between residents). Two clerks of different estates never share an entry.
 
 The filter form (its HTML, and the values it parses from the query) depends only
-on the query string and the category, department and site choices, and is keyed
-by those instead of the stamp, so it survives case changes. The table's
+on the query string and the category, department and site choices: it is kept in
+the reference cache under the reference stamp (portal.stamp), which case changes do
+not move, so it survives them, also with the render cache off. The table's
 "updated hh:mm:ss" is filled in at serving time. A miss renders from rows
 selected as plain columns (one query, names by primary-key subqueries, no ORM
 objects; portal.board.rows) and a count that is itself cached under the stamp
@@ -40,7 +41,6 @@ from portal.access import scope_key, visible_cases_clause
 from portal.board.filters import filter_form, filter_values
 from portal.board.query import SORTS, filtered
 from portal.board.rows import ROW_COLUMNS, Labels, actionable_statuses, row_urls, row_view
-from portal.cases.service import category_choices, department_choices, estate_choices
 from portal.extensions import db
 from portal.htmx import respond, targets
 from portal.models import Case, Role, User
@@ -93,15 +93,16 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
     query_key = tuple(sorted(source.items(multi=True)))
     if source.get("mine"):  # "registered by me" differs between users of the same scope
         query_key += (("\x00user", str(user.id)),)
-    store = stamp.cache()
+    store, forms = stamp.cache(), stamp.reference_cache()
 
     form = values = None
 
     def form_key(piece: str) -> tuple | None:
         # The filter form reads the query and the category, department and site choices, nothing
-        # else: keyed by those (not by the stamp), its values and HTML survive case changes.
-        return base and (piece, query_key, base[1:], tuple(category_choices()),
-                         tuple(department_choices()), tuple(estate_choices(user)))
+        # else: kept under the reference stamp (not the data stamp), its values and HTML survive case
+        # changes, also with the render cache off.
+        return stamp.reference_key(piece, stamp.minute(), query_key, str(get_locale()), endpoint,
+                                   scope_key(user) + tuple(narrow_key))
 
     def bound():
         nonlocal form, values
@@ -114,11 +115,11 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
     table = store.get(table_key) if table_key else None
     if table is None:
         values_key = form_key("values")
-        values = store.get(values_key) if values_key else None
+        values = forms.get(values_key) if values_key else None
         if values is None:
             form, values = bound()
             if values_key:
-                stamp.keep(values_key, values)
+                stamp.keep(values_key, values, forms)
         narrowing = {k: v for k, v in values.items() if k not in ("sort", "page")}
         if narrowing.get("mine"):
             narrowing["mine"] = user.id
@@ -139,7 +140,7 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
         return respond(table)
 
     filters_key = form_key("filters")
-    filters = store.get(filters_key) if filters_key else None
+    filters = forms.get(filters_key) if filters_key else None
     if filters is None:
         form, values = bound()
         narrowing = {k: v for k, v in values.items() if k not in ("q", "sort", "page")}
@@ -149,6 +150,6 @@ def case_list(user: User, endpoint: str, page_template: str, *, defaults: dict |
                                   filters_open=narrowing != defaults_narrowing,
                                   show_department=user.role != Role.DEPARTMENT)
         if filters_key:
-            stamp.keep(filters_key, filters)
+            stamp.keep(filters_key, filters, forms)
     return respond(render_template(page_template, filters_html=Markup(filters), table_html=table, **extra,
                                    **(page_context() if page_context else {})))

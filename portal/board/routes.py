@@ -1,7 +1,8 @@
 """The complaint board for clerks and managers, and the row actions every work list shares."""
 from flask import abort, flash, get_template_attribute, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.access import STAFF, get_case_or_404, role_required
 from portal.board import bp
@@ -11,6 +12,7 @@ from portal.board.listing import case_list
 from portal.board.views import WORKING, save_view, tabs, too_many
 from portal.board.rows import ROW_ACTIONS, case_row, row_urls
 from portal.cases.service import action_form, action_phrases, category_choices, department_choices
+from portal import stamp
 from portal.extensions import db
 from portal.forms import get_by_id
 from portal.htmx import respond, targets
@@ -66,10 +68,20 @@ def bulk_form() -> BulkForm:
     return form
 
 
+def bulk_fields(bulk: BulkForm | None) -> Markup:
+    """The bulk form's fields: as submitted (values and errors kept), or the empty form, which depends only
+    on the category and department lists and the language: kept under the reference stamp."""
+    if bulk is not None:
+        return Markup(render_template("board/_bulk_fields.html", bulk=bulk))
+    return Markup(stamp.reference_cached(("bulk", stamp.minute(), str(get_locale())), lambda: render_template(
+        "board/_bulk_fields.html", bulk=bulk_form())))
+
+
 def board_context(results=None, bulk=None) -> dict:
     """What the board page shows around the list: view tabs, the save-view and bulk forms."""
     return {"view_tabs": tabs(current_user, request.args), "save_form": SaveViewForm(formdata=None),
-            "delete_form": DeleteViewForm(formdata=None), "bulk": bulk or bulk_form(), "results": results}
+            "delete_form": DeleteViewForm(formdata=None), "bulk": bulk, "bulk_fields": bulk_fields(bulk),
+            "results": results}
 
 
 @bp.route("/board")

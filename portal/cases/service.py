@@ -50,9 +50,9 @@ def estate_options(kind: str, estate_id: int | None) -> list[tuple[int, str]]:
 
 
 def _choices(name: str, query) -> list[tuple[int, str]]:
-    """(id, name) pairs: once per request from the cache kept under the data stamp."""
+    """(id, name) pairs: once per request, from the cache kept under the reference stamp."""
     if name not in g:
-        setattr(g, name, stamp.cached((name, stamp.minute()), lambda: tuple(
+        setattr(g, name, stamp.reference_cached((name, stamp.minute()), lambda: tuple(
             (row_id, row_name) for row_id, row_name in db.session.execute(query))))
     return list(getattr(g, name))
 
