@@ -16,12 +16,12 @@ from portal.models import Role
 from tests import factories
 
 
-def _database_url() -> str:
-    """SQLite in memory, or one PostgreSQL database per xdist worker."""
+def _database_url(suffix: str = "") -> str:
+    """SQLite in memory, or one PostgreSQL database per xdist worker (and suffix)."""
     url = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     if not url.startswith("postgresql"):
         return url
-    name = "portal_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = "portal_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main") + suffix
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
@@ -141,6 +141,11 @@ def runner(app):
 @pytest.fixture
 def people(app):
     """One account per role, plus a second resident and a second department, all of the estate 测试花园."""
+    return make_people()
+
+
+def make_people() -> dict:
+    """The `people` fixture's accounts, committed (also built once for tests/access_world.py)."""
     ref = factories.reference()
     p = {
         "ref": ref,
@@ -160,6 +165,11 @@ def elsewhere(app, people):
     """A second estate 清风苑 with its own clerk, manager, engineer and resident; plus an estate manager
     of the first estate (people's manager is company-level) and a security guard of the same department
     as people["sec"] who works only for the second estate."""
+    return make_elsewhere(people)
+
+
+def make_elsewhere(people: dict) -> dict:
+    """The `elsewhere` fixture's estate and accounts, committed."""
     ref = factories.estate()
     here = people["ref"]["estate"]
     p = {

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,19 +10,13 @@ from sqlalchemy import func, select
 
 from portal import create_app
 from portal.access import ACCESS_ATTR
-from portal.cases.lifecycle import perform
 from portal import config as portal_config
 from portal.extensions import db
-from portal.callbacks.links import make_token
-from portal.models import (
-    Alert, Attachment, CallbackKind, CallbackPlan, CallbackTask, CaseEvent, ImprovementAction, Notification, Phrase,
-    Relation, ReportRun, Role, RunStatus, SavedView, UnitClaim,
-)
-from portal.timeutil import utcnow
+from portal.models import CaseEvent, Role
+from portal.security import limiter
 from tests import factories
+from tests.access_world import make_dataset, reads_world, url_args  # noqa: F401  (reads_world: a fixture)
 from tests.conftest import csrf_token, login_as, post
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 # Who asks. "stranger" is a resident asking about another resident's case,
 # "eng" a department asking about a case dispatched to security. The case is in the
@@ -82,113 +74,8 @@ ROUTES = _routes()
 
 @pytest.fixture
 def dataset(app, people, elsewhere):
-    """other_resident's complaint, dispatched to security, with a stored photo; and one phrase."""
-    clerk = people["clerk"]
-    case = factories.case(people["other_resident"], category=people["ref"]["parking"],
-                          description="车位被占用了。")
-    perform(case, clerk, "classify", {"category_id": people["ref"]["parking"].id, "severity": "minor"})
-    perform(case, clerk, "dispatch", {"department_id": people["ref"]["sec"].id})
-    stored = "0123456789abcdef0123456789abcdef.png"
-    upload_dir = app.config["UPLOAD_DIR"]
-    os.makedirs(upload_dir, exist_ok=True)
-    with open(os.path.join(upload_dir, stored), "wb") as fh:
-        fh.write(PNG)
-    att = Attachment(case=case, uploaded_by_id=people["other_resident"].id, filename="car.png",
-                     content_type="image/png", size=len(PNG), stored_name=stored)
-    db.session.add(att)
-    db.session.commit()
-    phrase = db.session.scalar(select(Phrase))
-    # A failed SMS to the case's resident: only she may open it, only a manager may retry it.
-    note = Notification(user_id=people["other_resident"].id, case_id=case.id, channel="sms", kind="resident_plan",
-                        subject="测试", body="", address="13800000000", dedup_key="access-test",
-                        status="failed", attempts=5)
-    db.session.add(note)
-    alert = Alert(case_id=case.id, rule="agitated", level=1, round=0, note="")  # for the escalation board
-    db.session.add(alert)
-    # A pending callback on the case (the owner's survey) and a draft callback plan.
-    task = CallbackTask(kind=CallbackKind.COMPLAINT, case_id=case.id, resident_id=case.resident_id,
-                        unit_id=case.unit_id, due_at=utcnow() + timedelta(days=3), reason="complaint")
-    plan = CallbackPlan(year=2026, month=12)
-    estate_id = people["ref"]["estate"].id
-    run = ReportRun(month="2026-11", status=RunStatus.DONE, step=5, steps=5, estate_id=estate_id)
-    improvement = ImprovementAction(month="2026-11", problem="回访不及时", action="增加回访人手", estate_id=estate_id)
-    # A resident's claim of a unit, waiting for the desk.
-    claim = UnitClaim(user_id=people["other_resident"].id, unit_id=people["ref"]["units"][0].id,
-                      relation=Relation.TENANT)
-    db.session.add_all([task, plan, run, improvement, claim])
-    db.session.commit()
-    with app.test_request_context():
-        token = make_token(task)
-    view = SavedView(user_id=people["clerk"].id, name="access", query="status=open")  # the clerk's own
-    db.session.add(view)
-    db.session.commit()
-    return {"view": view, "case": case, "attachment": att, "phrase": phrase, "notification": note, "alert": alert,
-            "task": task, "plan": plan, "token": token, "run": run, "improvement": improvement,
-            "claim": claim, "admin": _administered(people), "integrations": _integrations(people, case)}
-
-
-def _integrations(people, case) -> dict:
-    """A key, a webhook subscription and one of its deliveries, all of the case's estate."""
-    from portal.api.keys import issue
-    from portal.models import WebhookSubscription
-    estate = people["ref"]["estate"]
-    key, _ = issue("热线", [estate], ["cases:read"], people["manager"])
-    hook = WebhookSubscription(name="呼叫中心", url="http://127.0.0.1:9/hook", secret="s", events="case.created",
-                               created_by=people["manager"], estates=[estate], active=False)
-    db.session.add(hook)
-    db.session.flush()
-    delivery = Notification(user_id=people["manager"].id, case_id=case.id, channel="webhook", kind="case.created",
-                            subject="case.created", body="{}", address=hook.url, dedup_key=f"wh:{hook.id}:evt_x",
-                            status="failed", attempts=9)
-    db.session.add(delivery)
-    db.session.commit()
-    return {"key_id": key.id, "hook_id": hook.id, "delivery_id": delivery.id}
-
-
-def _administered(people) -> dict:
-    """Rows of the administration screens that the manager administers (the reference estate)."""
-    from datetime import date
-
-    from portal.models import Department, Relation, Residency
-    unit = people["ref"]["units"][1]
-    estate = unit.building.estate
-    people["manager"].estates = [estate]
-    people["clerk"].estates = [estate]
-    residency = Residency(unit_id=unit.id, user_id=people["other_resident"].id, relation=Relation.OWNER,
-                          moved_in=date(2024, 1, 1))
-    dept = Department(code="access-dept", name="访问测试部", estate=estate)
-    db.session.add_all([residency, dept])
-    db.session.commit()
-    return {"estate_id": estate.id, "building_id": unit.building_id, "unit_id": unit.id,
-            "resident_id": people["other_resident"].id, "residency_id": residency.id,
-            "account_id": people["clerk"].id, "department_id": dept.id,
-            "category_id": people["ref"]["water"].id}
-
-
-def url_args(arguments: frozenset, data: dict) -> dict:
-    values = {
-        "case_id": data["case"].id,
-        "attachment_id": data["attachment"].id,
-        "name": "comment",
-        "code": "en",
-        "phrase_id": data["phrase"].id,
-        "notification_id": data["notification"].id,
-        "alert_id": data["alert"].id,
-        "action": "instruct",
-        "task_id": data["task"].id,
-        "plan_id": data["plan"].id,
-        "token": data["token"],
-        "run_id": data["run"].id,
-        "action_id": data["improvement"].id,
-        "claim_id": data["claim"].id,
-        "view_id": data["view"].id,
-        "number": data["case"].number,
-        **data["integrations"],
-        **data["admin"],
-    }
-    unknown = arguments - values.keys()
-    assert not unknown, f"tests/test_access.py has no sample value for URL argument(s) {unknown}; add one"
-    return {k: values[k] for k in arguments}
+    """other_resident's complaint, dispatched to security, with a stored photo; and one phrase (tests/access_world.py)."""
+    return make_dataset(app, people, elsewhere)
 
 
 def _state(case) -> tuple:
@@ -250,9 +137,28 @@ def test_matrix_covers_the_routes_that_matter():
     assert {"cases.detail", "cases.act", "cases.attachment", "cases.receipt", "board.board"} <= endpoints
 
 
+WRITES = [r for r in ROUTES if r[2] != "GET"]
+READS = [r for r in ROUTES if r[2] == "GET"]
+
+
 @pytest.mark.parametrize("asker", list(ASKERS))
-@pytest.mark.parametrize("rule,endpoint,method,arguments", ROUTES, ids=[f"{m} {r}" for r, _, m, _ in ROUTES])
+@pytest.mark.parametrize("rule,endpoint,method,arguments", WRITES, ids=[f"{m} {r}" for r, _, m, _ in WRITES])
 def test_access_matrix(app, client, people, elsewhere, dataset, rule, endpoint, method, arguments, asker):
+    """Every route that is not a GET, every asker, a fresh dataset each (a write may change it)."""
+    check_access(app, client, people, elsewhere, dataset, endpoint, method, arguments, asker)
+
+
+@pytest.mark.parametrize("asker", list(ASKERS))
+@pytest.mark.parametrize("rule,endpoint,method,arguments", READS, ids=[f"{m} {r}" for r, _, m, _ in READS])
+def test_access_matrix_reads(reads_world, rule, endpoint, method, arguments, asker):
+    """Every GET route, every asker, on one dataset per test process (tests/access_world.py): a read
+    changes nothing the matrix checks, and check_access asserts that for every outsider."""
+    app, people, elsewhere, dataset = reads_world
+    limiter.reset()  # the login limits count per account: this app sees ~74 logins of each
+    check_access(app, app.test_client(), people, elsewhere, dataset, endpoint, method, arguments, asker)
+
+
+def check_access(app, client, people, elsewhere, dataset, endpoint, method, arguments, asker):
     """Anonymous → login; wrong role → 403; not your case (or not your estate's) → 404; allowed → 200/302;
     staff of another estate never see the case's number anywhere."""
     from flask import url_for
