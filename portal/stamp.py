@@ -24,7 +24,8 @@ rendered HTML and counts there. Callers put `minute()` in their keys, so
 nothing outlives a minute.
 
 The reference stamp (row 2) moves only with REFERENCE_TABLES: the category,
-department and estate lists that filter forms and select boxes offer. A busy
+department and estate lists that filter forms and select boxes offer (and the
+estates' category overrides, which decide what an estate's case is offered). A busy
 estate's constant case writes move the data stamp, not this one, so what is
 built from those lists alone (the choices, a list's filter form and its parsed
 values, the board's bulk form) is kept under it in a second LRU
@@ -47,8 +48,8 @@ from portal.timeutil import utcnow
 # What a case-list row or its filter form shows: case columns, and the names of
 # its category, department, estate, building, unit and resident.
 LIST_TABLES = frozenset({"case", "category", "department", "estate", "building", "unit", "user"})
-# What select boxes offer (category, department and site choices): a subset of LIST_TABLES.
-REFERENCE_TABLES = frozenset({"category", "department", "estate"})
+# What select boxes offer (category, department and site choices, an estate's category overrides).
+REFERENCE_TABLES = frozenset({"category", "department", "estate", "category_override"})
 LISTS, REFERENCE = 1, 2  # the stamps' rows
 
 _FLAG = "portal_stamp_dirty"

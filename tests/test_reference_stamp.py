@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from portal import stamp
 from portal.extensions import db
-from portal.models import Category, DataStamp, Department, Estate, Role
+from portal.models import Category, CategoryOverride, DataStamp, Department, Estate, Role
 from tests import factories
 from tests.conftest import login_as
 from tests.test_list_cache import two_apps  # noqa: F401  (the fixture: two app instances, one database)
@@ -28,7 +28,7 @@ def test_case_changes_move_the_data_stamp_only(people):
     assert stamps() == (lists + 2, reference)
 
 
-@pytest.mark.parametrize("change", ["category", "department", "estate", "bulk"])
+@pytest.mark.parametrize("change", ["category", "department", "estate", "override", "bulk"])
 def test_reference_changes_move_both_stamps(people, change):
     ref = people["ref"]
     lists, reference = stamps()
@@ -38,6 +38,8 @@ def test_reference_changes_move_both_stamps(people, change):
         db.session.add(Department(code="green", name="绿化部"))
     elif change == "estate":
         db.session.get(Estate, ref["estate"].id).name = "测试花园二期"
+    elif change == "override":  # the estate switches a company category off: its cases are offered less
+        db.session.add(CategoryOverride(estate_id=ref["estate"].id, category_id=ref["water"].id, active=False))
     else:  # a bulk statement, not through the unit of work
         db.session.execute(update(Category).where(Category.id == ref["water"].id).values(position=9))
     db.session.commit()
@@ -90,3 +92,20 @@ def test_a_rename_in_one_process_shows_in_the_others_kept_filters(two_apps):  # 
         db.session.get(Category, water_id).name = "给排水维修"
         db.session.commit()
     assert "给排水维修" in viewer.get("/board").get_data(as_text=True)
+
+
+def test_the_case_page_reads_the_choice_lists_once_per_reference_change(app, as_, people):
+    from tests.test_board_queries import count_statements
+    app.config["LIST_CACHE_SIZE"] = 0  # the case page's forms reuse the kept lists with the render cache off
+    case = factories.case(people["resident"])
+    db.session.commit()
+    clerk = as_("clerk")
+    first = count_statements(clerk, f"/cases/{case.id}")
+    again = count_statements(clerk, f"/cases/{case.id}")
+    assert again < first  # the classify and dispatch forms' category and department lists are kept
+    case.location = "东门岗亭"  # a case change: still kept
+    db.session.commit()
+    assert count_statements(clerk, f"/cases/{case.id}") == again
+    db.session.get(Category, people["ref"]["water"].id).position = 5  # a reference change: read again
+    db.session.commit()
+    assert count_statements(clerk, f"/cases/{case.id}") == first

@@ -41,11 +41,14 @@ def estate_choices(user: User | None = None) -> list[tuple[int, str]]:
 
 
 def estate_options(kind: str, estate_id: int | None) -> list[tuple[int, str]]:
-    """(id, name) of the departments or categories offered in an estate (portal.org), once per request."""
+    """(id, name) of the departments or categories offered in an estate (portal.org): once per request,
+    from the cache kept under the reference stamp."""
     memo = g.setdefault("estate_options", {})
     if (kind, estate_id) not in memo:
-        rows = org.departments_for(estate_id) if kind == "departments" else org.categories_for(estate_id)
-        memo[(kind, estate_id)] = [(r.id, r.name) for r in rows]
+        def read():
+            rows = org.departments_for(estate_id) if kind == "departments" else org.categories_for(estate_id)
+            return tuple((r.id, r.name) for r in rows)
+        memo[(kind, estate_id)] = stamp.reference_cached(("estate_options", kind, estate_id, stamp.minute()), read)
     return list(memo[(kind, estate_id)])
 
 
