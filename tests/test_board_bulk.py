@@ -67,6 +67,23 @@ def test_bulk_without_a_selection_says_so(as_, people):
     assert r.status_code == 200 and "请至少选择一个案件" in r.get_data(as_text=True)
 
 
+def test_a_refused_bulk_form_comes_back_open_with_what_was_typed(as_, people):
+    """Without htmx the whole board comes back: the submitted form (not the kept empty one), open, its
+    message beside it, the instruction and the chosen department kept."""
+    clerk = as_("clerk")
+    clerk.get("/board")  # the empty bulk form is kept now (reference stamp)
+    eng = str(people["ref"]["eng"].id)
+    form = html(bulk(clerk, [], "dispatch", note="请带梯子", department_id=eng)).by_id("bulk")
+    assert "open" in form.one("details").attrs
+    assert form.one("input", name="note").attrs["value"] == "请带梯子"
+    chosen = [o.attrs["value"] for o in form.one("select", name="department_id").all("option") if "selected" in o.attrs]
+    assert chosen == [eng]
+    page = html(bulk(clerk, [], "dispatch", note="请带梯子"))
+    assert "请至少选择一个案件" in page.by_id("bulk-results").text
+    empty = html(clerk.get("/board")).by_id("bulk")  # the next board shows the empty form again
+    assert "open" not in empty.one("details").attrs and not empty.one("input", name="note").attrs.get("value")
+
+
 def test_rows_carry_a_checkbox_for_the_bulk_form(as_, people):
     case = make_case(people)
     page = html(as_("clerk").get("/board"))
