@@ -18,10 +18,9 @@ ORM flushes are seen by `before_flush`; bulk `session.execute(update/insert/
 delete)` statements by `do_orm_execute`. SQL run on a bare connection, outside
 the session, is not seen: call `touch()` after it.
 
-`cached(key, compute)` keeps a value in this process's RenderCache (a bounded
-LRU, LIST_CACHE_SIZE entries) under (stamp, *key): the case lists keep their
-rendered HTML and counts there. Callers put `minute()` in their keys, so
-nothing outlives a minute.
+The case lists keep their rendered HTML and counts in this process's
+RenderCache (a bounded LRU, LIST_CACHE_SIZE entries) under (stamp, *key).
+Callers put `minute()` in their keys, so nothing outlives a minute.
 
 The reference stamp (row 2) moves only with REFERENCE_TABLES: the category,
 department and estate lists that filter forms and select boxes offer (and the
@@ -134,32 +133,21 @@ def minute() -> int:
     return int(utcnow().timestamp() // 60)
 
 
-def cache_key(*key) -> tuple | None:
-    """(stamp, *key), or None when nothing may be cached (the cache is off, or there is no stamp)."""
-    if current_app.config["LIST_CACHE_SIZE"] <= 0:
+def _full_key(setting: str, read, key: tuple) -> tuple | None:
+    if current_app.config[setting] <= 0:
         return None
-    n = current()
+    n = read()
     return None if n is None else (n, *key)
 
 
-def cached(key: tuple, compute):
-    """compute(), kept under (stamp, *key) until the stamp moves (or the LRU drops it)."""
-    full = cache_key(*key)
-    if full is None:
-        return compute()
-    value = cache().get(full)
-    if value is None:
-        value = compute()
-        keep(full, value)
-    return value
+def cache_key(*key) -> tuple | None:
+    """(stamp, *key), or None when nothing may be cached (the cache is off, or there is no stamp)."""
+    return _full_key("LIST_CACHE_SIZE", current, key)
 
 
 def reference_key(*key) -> tuple | None:
     """(reference stamp, *key), or None when nothing may be kept (REFERENCE_CACHE_SIZE 0, no stamp row)."""
-    if current_app.config["REFERENCE_CACHE_SIZE"] <= 0:
-        return None
-    n = reference()
-    return None if n is None else (n, *key)
+    return _full_key("REFERENCE_CACHE_SIZE", reference, key)
 
 
 def reference_cached(key: tuple, compute):
