@@ -7,8 +7,8 @@ from flask import Flask, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 
-from portal.config import BASE_DIR, INSTANCE_DIR, Config
-from portal.extensions import babel, csrf, db, login_manager, migrate
+from portal.config import INSTANCE_DIR, Config
+from portal.extensions import babel, csrf, db, login_manager
 
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,6 @@ def create_app(config: Config | None = None) -> Flask:
 
     _no_jit(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     _init_login(app)

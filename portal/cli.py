@@ -1,11 +1,41 @@
 """Command-line tools: demo data and accounts."""
 import click
-from flask import Flask
+from flask import Flask, g
+from flask.cli import with_appcontext
 
 from portal.extensions import db
 
 
+class MigrationCommands(click.Group):
+    """`flask db …`: Flask-Migrate's commands, imported and bound to the app only when this group is used."""
+
+    def _commands(self) -> click.Group:
+        from flask.cli import ScriptInfo
+        from flask_migrate.cli import db as migrate_commands
+
+        from portal.extensions import init_migrations
+        init_migrations(click.get_current_context().ensure_object(ScriptInfo).load_app())
+        return migrate_commands
+
+    def list_commands(self, ctx):
+        return self._commands().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return self._commands().get_command(ctx, name)
+
+
+@click.group("db", cls=MigrationCommands)
+@click.option("-d", "--directory", default=None, help='Migration script directory (default is "migrations")')
+@click.option("-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts")
+@with_appcontext
+def migration_commands(directory, x_arg):
+    """Database migrations (Flask-Migrate, Alembic)."""
+    g.directory = directory  # what Flask-Migrate's own group sets for its commands
+    g.x_arg = x_arg
+
+
 def init_cli(app: Flask) -> None:
+    app.cli.add_command(migration_commands)
     @app.cli.command("seed-demo")
     @click.option("--force", is_flag=True, help="Run even when PORTAL_ENV=production.")
     def seed_demo_command(force):

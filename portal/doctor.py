@@ -84,7 +84,7 @@ def check_database(app: Flask) -> list[Finding]:
     from alembic.script import ScriptDirectory
     from sqlalchemy import text
 
-    from portal.extensions import db
+    from portal.extensions import db, init_migrations
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -92,7 +92,7 @@ def check_database(app: Flask) -> list[Finding]:
     except Exception as exc:
         return [Finding(FAIL, "database", f"cannot connect to {db.engine.url.render_as_string()}: "
                                           f"{type(exc).__name__}: {str(exc).splitlines()[0]}")]
-    directory = app.extensions["migrate"].directory
+    directory = init_migrations(app).directory
     heads = set(ScriptDirectory(directory).get_heads())
     where = f"{db.engine.url.get_backend_name()} {db.engine.url.database or ''}".strip()
     if not current:

@@ -18,18 +18,19 @@ import queue as queue_mod
 import socket
 import threading
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, has_app_context
-from redis import Redis
-from rq import Queue, Retry
-from rq.job import Job as RqJob
 from sqlalchemy import and_, delete, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models.jobs import Job
 from portal.timeutil import utcnow
+
+if TYPE_CHECKING:  # redis and rq are imported where used: a process without REDIS_URL never loads them (~7 MB)
+    from redis import Redis
+    from rq import Queue
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def enqueue_now(path: str, *args, queue: str = "portal-default", retry: bool = T
     """Hand a call to RQ or to this process's runner, without a row (for work the tick re-derives)."""
     app = current_app._get_current_object()
     if app.config.get("REDIS_URL"):
+        from rq import Retry
         intervals = app.config["JOB_RETRY_INTERVALS"]
         rq_queue(app, queue).enqueue(WORKER_ENTRY, path, *args, job_timeout=app.config["JOB_TIMEOUT"],
                                      retry=Retry(max=len(intervals), interval=list(intervals)) if retry else None,
@@ -109,6 +111,7 @@ def _still_waiting(app: Flask, job_ids: list[int]) -> set[int]:
     would only lengthen the queue they wait in. A Redis that lost its data holds none."""
     if not app.config.get("REDIS_URL") or not job_ids:
         return set()
+    from rq.job import Job as RqJob
     try:
         found = RqJob.fetch_many([rq_id(i) for i in job_ids], connection=redis_connection(app))
     except Exception:  # Redis is down: the hand-off fails too and is logged; the next tick tries again
@@ -121,11 +124,13 @@ def redis_connection(app: Flask) -> Redis:
     """One Redis client per app."""
     conn = app.extensions.get("portal_redis")
     if conn is None:
+        from redis import Redis
         conn = app.extensions["portal_redis"] = Redis.from_url(app.config["REDIS_URL"])
     return conn
 
 
 def rq_queue(app: Flask, name: str) -> Queue:
+    from rq import Queue
     return Queue(name, connection=redis_connection(app))
 
 

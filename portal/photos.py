@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from typing import TYPE_CHECKING
+
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
 from portal import settings
@@ -23,6 +24,9 @@ from portal.extensions import db
 from portal.models import Attachment
 from portal.storage import storage
 from portal.timeutil import utcnow
+
+if TYPE_CHECKING:  # Pillow is imported when a photo is handled, not in every process at start
+    from PIL import Image
 
 SECTION = _l("Photos")
 QUOTA_MB = settings.define("photo_quota_mb_per_day", 100, _l("Photos: MB one person may upload per day"), "int",
@@ -48,6 +52,7 @@ class Encoded:
 
 def _open(data: bytes, name: str) -> Image.Image:
     """Open without decoding, refusing a header that claims too many pixels."""
+    from PIL import Image, UnidentifiedImageError
     limit = current_app.config["PHOTO_MAX_PIXELS"]
     too_big = PhotoError(str(_l("%(name)s is too large: at most %(mp)d megapixels.", name=name, mp=limit // 10**6)))
     try:
@@ -65,6 +70,7 @@ def _open(data: bytes, name: str) -> Image.Image:
 
 def reencode(data: bytes, name: str) -> Encoded:
     """The picture decoded and written again: upright, without EXIF or text chunks, at most PHOTO_MAX_SIDE."""
+    from PIL import Image, ImageOps
     image = _open(data, name)
     fmt = image.format
     try:
@@ -99,6 +105,7 @@ def _save(image: Image.Image, fmt: str, quality: int) -> Encoded:
 
 def thumbnail(data: bytes) -> Encoded:
     """A small copy for lists and case pages (PHOTO_THUMB_SIDE on its longer side)."""
+    from PIL import Image
     image = Image.open(io.BytesIO(data))
     fmt = image.format
     image.load()

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 
 from portal import config as portal_config
 from portal import create_app
-from portal.extensions import db
+from portal.extensions import db, init_migrations
 
 # migrations/env.py (Flask-Migrate's stock template) tries the deprecated
 # db.get_engine() before db.engine; harmless, and not what these tests are about.
@@ -48,6 +48,7 @@ def migrated_app(tmp_path, keep_logging):
             self.UPLOAD_DIR = str(tmp_path / "uploads")
 
     app = create_app(MigrationConfig())
+    init_migrations(app)
     with app.app_context():
         yield app
         db.session.remove()

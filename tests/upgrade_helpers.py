@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from portal import config as portal_config
 from portal import create_app
-from portal.extensions import db
+from portal.extensions import db, init_migrations
 from tests.conftest import RequestScopedClient
 
 
@@ -43,6 +43,7 @@ def upgraded_app(tmp_path, revision: str = "head"):
 
     app = create_app(UpgradeConfig())
     app.test_client_class = RequestScopedClient
+    init_migrations(app)
     with app.app_context():
         flask_migrate.upgrade(revision=revision)
         yield app

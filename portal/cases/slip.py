@@ -1,7 +1,6 @@
 """The work contact slip 工作联系单: what it prints, and the QR code that opens the case on a technician's phone."""
 from __future__ import annotations
 
-import segno
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
@@ -17,6 +16,7 @@ settings.define("company_name", "", _l("Company name (printed on work contact sl
 
 def case_qr_svg(url: str) -> Markup:
     """The URL as an inline SVG QR code (no XML declaration, no external file: allowed by the CSP)."""
+    import segno  # here, not at start: only the slip draws QR codes
     qr = segno.make(url, error="m")
     return Markup(qr.svg_inline(scale=3, border=2, dark="#000", light="#fff", omitsize=False))
 
