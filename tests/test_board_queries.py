@@ -85,3 +85,33 @@ def test_case_page_loads_in_a_fixed_number_of_statements(app, as_, people):
     # user, case with its relations, events with their actors, attachments, deadlines; then the
     # page's lookups (choice lists, phrases, settings, calendar): none per event or relation.
     assert count_statements(client, f"/cases/{case.id}") == few <= 12
+
+
+def test_an_estate_clerks_count_reads_the_estate_status_index(app, as_, people):
+    """The capped count of an estate's open cases comes from (estate_id, status) alone (ix_case_estate_status)."""
+    app.config["LIST_CACHE_SIZE"] = 0  # every request counts
+    varied_cases(people, 6, start=0)
+    statements = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT COUNT("):
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        assert as_("clerk").get("/board").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_execute)
+    (statement, parameters), = statements
+    assert "estate_id" in statement and "status" in statement  # an estate clerk's board: open cases of the estate
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if db.engine.dialect.name == "sqlite":
+            plan = " ".join(str(row) for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+        else:  # a test's table is tiny: forbid the sequential scan to see which index the planner takes
+            with raw.cursor() as cur:
+                cur.execute("SET LOCAL enable_seqscan = off")
+                cur.execute("EXPLAIN " + statement, parameters)
+                plan = " ".join(row[0] for row in cur.fetchall())
+            raw.rollback()
+    assert "ix_case_estate_status" in plan, plan
