@@ -314,6 +314,12 @@ def test_progress_polls_while_the_job_runs(app, people, as_):
 
 
 def test_xlsx_holds_the_cases_and_callbacks_of_the_month(dataset, as_):
+    task = db.session.scalar(select(CallbackTask).order_by(CallbackTask.id))
+    for minute, satisfaction in ((0, None), (30, Satisfaction.SATISFIED)):  # the latest answer is exported
+        db.session.add(CallbackRecord(task_id=task.id, case_id=task.case_id, at=at(2026, 11, 6, 10, minute),
+                                      method=Method.PHONE, reached=satisfaction is not None,
+                                      satisfaction=satisfaction))
+    db.session.commit()
     with time_machine.travel(datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), tick=False):  # 07:30 in Shanghai
         response = as_("manager").get("/reports/monthly.xlsx?month=2026-11")
     assert response.status_code == 200
@@ -327,7 +333,13 @@ def test_xlsx_holds_the_cases_and_callbacks_of_the_month(dataset, as_):
     assert cases[0][0] == "案件编号" and {row[0] for row in cases[1:]} == {c.number for c in dataset.values()}
     a = next(row for row in cases if row[0] == dataset["A"].number)
     assert a[8] == datetime(2026, 11, 2, 9, 0) and a[11] == 6.0  # local time as a date cell, hours as a number
+    case_a = dataset["A"]
+    # labels in the reader's language; category, department and building looked up for each row
+    assert a[1:8] == ("投诉", "网上平台", "已解决", "轻微", "水电", "工程部", "1栋")
+    assert (case_a.category.name, case_a.department.name, case_a.unit.building.name) == ("水电", "工程部", "1栋")
     assert dataset["A"].resident.display_name not in str(cases)
+    answered = next(row for row in book["回访"].iter_rows(values_only=True) if row[0] == task.id)
+    assert answered[6:] == (datetime(2026, 11, 6, 10, 30), "电话", "是", "满意")
     raw = zipfile.ZipFile(io.BytesIO(response.data)).read("xl/worksheets/sheet2.xml").decode()
     assert '<pane ySplit="1"' in raw and "<autoFilter" in raw and "<col " in raw
 
