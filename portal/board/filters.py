@@ -50,8 +50,8 @@ class FilterForm(FlaskForm):
 def filter_form(formdata, user) -> FilterForm:
     """The board's filter form bound to query args, with its database choices (sites: the user's), validated."""
     form = FilterForm(formdata=formdata)
-    form.category.choices = _blank((str(i), n) for i, n in category_choices())
-    form.department.choices = _blank((str(i), n) for i, n in department_choices())
+    form.category.choices = _blank((str(i), n) for i, n in category_choices(user))
+    form.department.choices = _blank((str(i), n) for i, n in department_choices(user))
     form.site.choices = _blank((str(i), n) for i, n in estate_choices(user))
     if user.role == Role.RESIDENT:  # triage and clocks are internal (SPEC §9): not even as a filter or sort
         del form.severity

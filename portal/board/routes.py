@@ -20,6 +20,7 @@ from portal.labels import choices, opts, SEVERITY
 from portal.models import SavedView
 from portal.cases.lifecycle import can
 from portal.models import Role
+from portal.scopes import scope_key
 
 # What a row offers, filtered by role and state: the desk classifies, dispatches
 # and closes; a department accepts from its queue without opening the case.
@@ -60,20 +61,21 @@ def row_actions(case_id: int):
 
 
 def bulk_form() -> BulkForm:
-    """The bulk-action form with the company's categories, severities and departments."""
+    """The bulk-action form with the categories, severities and departments of the user's estates."""
     form = BulkForm()
-    form.category_id.choices = opts([(0, _("— choose —"))] + category_choices())
+    form.category_id.choices = opts([(0, _("— choose —"))] + category_choices(current_user))
     form.severity.choices = opts([("", _("— choose —"))]) + choices(SEVERITY)
-    form.department_id.choices = opts([(0, _("— the category's department —"))] + department_choices())
+    form.department_id.choices = opts([(0, _("— the category's department —"))] + department_choices(current_user))
     return form
 
 
 def bulk_fields(bulk: BulkForm | None) -> Markup:
     """The bulk form's fields: as submitted (values and errors kept), or the empty form, which depends only
-    on the category and department lists and the language: kept under the reference stamp."""
+    on the category and department lists of the user's estates and the language: kept under the reference stamp."""
     if bulk is not None:
         return Markup(render_template("board/_bulk_fields.html", bulk=bulk))
-    return Markup(stamp.reference_cached(("bulk", stamp.minute(), str(get_locale())), lambda: render_template(
+    key = ("bulk", stamp.minute(), str(get_locale()), scope_key(current_user))
+    return Markup(stamp.reference_cached(key, lambda: render_template(
         "board/_bulk_fields.html", bulk=bulk_form())))
 
 

@@ -6,7 +6,7 @@ from datetime import timezone
 
 from flask import g
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.access import own_estate_choices
@@ -17,26 +17,40 @@ from portal.cases.uploads import UploadError, check_photos, save_photos
 from portal.extensions import db
 from portal.labels import opts
 from portal.models import Case, Category, Department, User
-from portal.scopes import department_staff
+from portal.scopes import department_staff, estate_ids
 from portal.timeutil import local_now, local_zone
 
 
-def category_choices() -> list[tuple[int, str]]:
-    """Active categories; read once per change of listed data (portal.stamp), not once per request."""
-    return _choices("category_choices", select(Category.id, Category.name)
-                    .where(Category.active.is_(True)).order_by(Category.position, Category.id))
+def _estates_of(user: User | None) -> tuple[int, ...] | None:
+    """The estates whose own categories and departments the user may see; None: every one."""
+    ids = estate_ids(user) if user is not None else None
+    return None if ids is None else tuple(sorted(ids))
 
 
-def department_choices() -> list[tuple[int, str]]:
-    """Active departments in the managers' order (a deactivated one is offered nowhere)."""
-    return _choices("department_choices", select(Department.id, Department.name)
-                    .where(Department.active.is_(True)).order_by(Department.position, Department.id))
+def category_choices(user: User | None = None) -> list[tuple[int, str]]:
+    """Active categories; given a member of staff of some estates, the company's and those estates' own
+    (another estate's own categories are not theirs to see). Read once per change of listed data."""
+    ids = _estates_of(user)
+    query = select(Category.id, Category.name).where(Category.active.is_(True))
+    if ids is not None:
+        query = query.where(or_(Category.estate_id.is_(None), Category.estate_id.in_(ids)))
+    return _choices(("category_choices", ids), query.order_by(Category.position, Category.id))
+
+
+def department_choices(user: User | None = None) -> list[tuple[int, str]]:
+    """Active departments in the managers' order (a deactivated one is offered nowhere); given a member of
+    staff of some estates, the company-wide ones and those estates' own."""
+    ids = _estates_of(user)
+    query = select(Department.id, Department.name).where(Department.active.is_(True))
+    if ids is not None:
+        query = query.where(or_(Department.estate_id.is_(None), Department.estate_id.in_(ids)))
+    return _choices(("department_choices", ids), query.order_by(Department.position, Department.id))
 
 
 def estate_choices(user: User | None = None) -> list[tuple[int, str]]:
     """Sites (estates); given a user, only those they work for (portal.access)."""
     from portal.models import Estate
-    found = _choices("estate_choices", select(Estate.id, Estate.name).order_by(Estate.name))
+    found = _choices(("estate_choices",), select(Estate.id, Estate.name).order_by(Estate.name))
     return found if user is None else own_estate_choices(user, found)
 
 
@@ -52,12 +66,13 @@ def estate_options(kind: str, estate_id: int | None) -> list[tuple[int, str]]:
     return list(memo[(kind, estate_id)])
 
 
-def _choices(name: str, query) -> list[tuple[int, str]]:
+def _choices(key: tuple, query) -> list[tuple[int, str]]:
     """(id, name) pairs: once per request, from the cache kept under the reference stamp."""
-    if name not in g:
-        setattr(g, name, stamp.reference_cached((name, stamp.minute()), lambda: tuple(
-            (row_id, row_name) for row_id, row_name in db.session.execute(query))))
-    return list(getattr(g, name))
+    memo = g.setdefault("choices", {})
+    if key not in memo:
+        memo[key] = stamp.reference_cached(key + (stamp.minute(),), lambda: tuple(
+            (row_id, row_name) for row_id, row_name in db.session.execute(query)))
+    return list(memo[key])
 
 
 def action_form(name: str, case: Case, submitted: bool = False):
