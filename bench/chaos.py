@@ -71,7 +71,10 @@ class Bench:
         self.app = create_app()
         with self.app.app_context():
             import flask_migrate
-            flask_migrate.upgrade(directory=str(ROOT / "migrations"))
+
+            from portal.extensions import init_migrations
+            init_migrations(self.app)  # Flask-Migrate is bound on first need, not at start
+            flask_migrate.upgrade()
             from portal.models import Role, User
             self.email_user = User(username="chaos-mail", display_name="收件人", role=Role.MANAGER,
                                    email="chaos@example.com", password_hash="x")

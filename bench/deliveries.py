@@ -127,7 +127,10 @@ def main() -> None:
             app = create_app()
             with app.app_context():
                 import flask_migrate
-                flask_migrate.upgrade(directory=str(ROOT / "migrations"))
+
+                from portal.extensions import init_migrations
+                init_migrations(app)  # Flask-Migrate is bound on first need, not at start
+                flask_migrate.upgrade()
                 user = User(username="bench-mail", display_name="收件人", role=Role.MANAGER,
                             email="bench@example.com", password_hash="x")
                 db.session.add(user)
