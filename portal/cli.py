@@ -1,6 +1,6 @@
 """Command-line tools: demo data and accounts."""
 import click
-from flask import Flask, g
+from flask import Flask, current_app, g, has_app_context
 from flask.cli import with_appcontext
 
 from portal.extensions import db
@@ -14,7 +14,10 @@ class MigrationCommands(click.Group):
         from flask_migrate.cli import db as migrate_commands
 
         from portal.extensions import init_migrations
-        init_migrations(click.get_current_context().ensure_object(ScriptInfo).load_app())
+        # The app the commands will run on: the one whose context is pushed (`with_appcontext` keeps it),
+        # else the one the command line names.
+        init_migrations(current_app._get_current_object() if has_app_context()
+                        else click.get_current_context().ensure_object(ScriptInfo).load_app())
         return migrate_commands
 
     def list_commands(self, ctx):

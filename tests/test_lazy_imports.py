@@ -60,9 +60,9 @@ def test_db_upgrade_from_the_command_line_builds_the_schema(tmp_path, keep_loggi
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'cli.db'}"
     config.UPLOAD_DIR = str(tmp_path / "uploads")
     app = create_app(config)
-    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0, result.output
-    with app.app_context():
+    with app.app_context():  # as `flask db upgrade` runs: this app's context, whatever else a test pushed
+        result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
         revision = db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar()
         db.engine.dispose()
     assert revision == _head(app)
