@@ -12,10 +12,11 @@ from datetime import datetime
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from portal import labels
 from portal.cases.lifecycle import ACTIONS
+from portal.extensions import looked_up
 from portal.models import Building, Case, Category, Department, Role, Unit, User
 from portal.messages import render
 from portal.models.cases import place_label
@@ -70,11 +71,6 @@ def _truncate(text: str | None, length: int = 60, leeway: int = 5) -> str:
     return text[: length - 3].rsplit(" ", 1)[0] + "..."
 
 
-def _name(column, key, label: str):
-    """A correlated scalar subquery: `(SELECT column FROM its table WHERE key = <the case's foreign key>)`."""
-    return select(column).where(key).scalar_subquery().label(label)
-
-
 # Column rows: what RowView needs, in one SELECT of the case table with a scalar subquery per
 # name. Not outer joins: PostgreSQL plans a six-table join afresh for every page (~5 ms,
 # more than running it); subqueries on primary keys plan in well under a millisecond and
@@ -85,12 +81,12 @@ ROW_COLUMNS = (
     Case.received_at, Case.kind, Case.channel, Case.location_type, Case.location, Case.contact_name,
     Case.severity, Case.urgent, Case.status, Case.due_at, Case.remind_at, Case.due_clock, Case.sla_paused,
     Case.promised_at, Case.misconduct,
-    _name(Category.name, Category.id == Case.category_id, "category_name"),
-    _name(Department.name, Department.id == Case.department_id, "department_name"),
-    _name(Unit.number, Unit.id == Case.unit_id, "unit_number"),
-    _name(Building.name, (Building.id == Unit.building_id) & (Unit.id == Case.unit_id), "building_name"),
-    _name(User.display_name, User.id == Case.resident_id, "resident_name"),
-    _name(User.display_name, User.id == Case.assignee_id, "assignee_name"),
+    looked_up(Category.name, Category.id == Case.category_id, "category_name"),
+    looked_up(Department.name, Department.id == Case.department_id, "department_name"),
+    looked_up(Unit.number, Unit.id == Case.unit_id, "unit_number"),
+    looked_up(Building.name, (Building.id == Unit.building_id) & (Unit.id == Case.unit_id), "building_name"),
+    looked_up(User.display_name, User.id == Case.resident_id, "resident_name"),
+    looked_up(User.display_name, User.id == Case.assignee_id, "assignee_name"),
 )
 
 

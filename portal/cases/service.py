@@ -27,24 +27,24 @@ def _estates_of(user: User | None) -> tuple[int, ...] | None:
     return None if ids is None else tuple(sorted(ids))
 
 
-def category_choices(user: User | None = None) -> list[tuple[int, str]]:
-    """Active categories; given a member of staff of some estates, the company's and those estates' own
-    (another estate's own categories are not theirs to see). Read once per change of listed data."""
+def _scoped_choices(model, user: User | None) -> list[tuple[int, str]]:
+    """Active rows of `model` (Category, Department) in the managers' order; given a member of staff of some
+    estates, the company's and those estates' own (another estate's own are not theirs to see)."""
     ids = _estates_of(user)
-    query = select(Category.id, Category.name).where(Category.active.is_(True))
+    query = select(model.id, model.name).where(model.active.is_(True))
     if ids is not None:
-        query = query.where(or_(Category.estate_id.is_(None), Category.estate_id.in_(ids)))
-    return _choices(("category_choices", ids), query.order_by(Category.position, Category.id))
+        query = query.where(or_(model.estate_id.is_(None), model.estate_id.in_(ids)))
+    return _choices((model.__tablename__, ids), query.order_by(model.position, model.id))
+
+
+def category_choices(user: User | None = None) -> list[tuple[int, str]]:
+    """Active categories (for a user: theirs, see _scoped_choices); read once per change of listed data."""
+    return _scoped_choices(Category, user)
 
 
 def department_choices(user: User | None = None) -> list[tuple[int, str]]:
-    """Active departments in the managers' order (a deactivated one is offered nowhere); given a member of
-    staff of some estates, the company-wide ones and those estates' own."""
-    ids = _estates_of(user)
-    query = select(Department.id, Department.name).where(Department.active.is_(True))
-    if ids is not None:
-        query = query.where(or_(Department.estate_id.is_(None), Department.estate_id.in_(ids)))
-    return _choices(("department_choices", ids), query.order_by(Department.position, Department.id))
+    """Active departments (for a user: theirs); a deactivated one is offered nowhere."""
+    return _scoped_choices(Department, user)
 
 
 def estate_choices(user: User | None = None) -> list[tuple[int, str]]:

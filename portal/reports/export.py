@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import labels
-from portal.extensions import db
+from portal.extensions import db, looked_up
 from portal.models import Building, CallbackRecord, CallbackTask, Case, Category, Department, Unit
 from portal.reports import stats
 from portal.reports.periods import Scope
@@ -36,18 +36,13 @@ def _local(value: datetime | None) -> datetime | None:
     return local.replace(tzinfo=None) if local else None
 
 
-def _name(column, key, label: str):
-    """`(SELECT column FROM its table WHERE key)` for each exported case (a primary-key lookup)."""
-    return select(column).where(key).scalar_subquery().label(label)
-
-
 # What a case's export row shows, as plain columns: tuples, not ORM objects with their relations
 # (a month at a million cases is ~40k of them; 1,000 loaded Case objects held ~10 MB).
 EXPORT_COLUMNS = (
     Case.id, Case.number, Case.kind, Case.channel, Case.status, Case.severity,
-    _name(Category.name, Category.id == Case.category_id, "category_name"),
-    _name(Department.name, Department.id == Case.department_id, "department_name"),
-    _name(Building.name, (Building.id == Unit.building_id) & (Unit.id == Case.unit_id), "building_name"),
+    looked_up(Category.name, Category.id == Case.category_id, "category_name"),
+    looked_up(Department.name, Department.id == Case.department_id, "department_name"),
+    looked_up(Building.name, (Building.id == Unit.building_id) & (Unit.id == Case.unit_id), "building_name"),
     Case.received_at, Case.resolved_at, Case.closed_at, Case.resolve_work_seconds, Case.reopen_count, Case.repeat,
 )
 
