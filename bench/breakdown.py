@@ -10,7 +10,8 @@ twice: as served from the list cache (nothing changed since the last view), and
 cold (`_cold`: the cache emptied before every request, so every request
 counts, selects and renders):
 
-    view=board total_ms=... sql_ms=... render_ms=... other_ms=... statements=... top_sql_ms=... top_sql="..."
+    view=board total_ms=... sql_ms=... render_ms=... other_ms=... cpu_ms=... db_cpu_ms=... ratio_bound=...
+               statements=... top_sql_ms=... top_sql="..."
 
 sql_ms is the time inside the database driver (timed by SQLAlchemy cursor
 events), render_ms the time between Flask's before_render_template and
@@ -20,6 +21,14 @@ filter form, building ORM objects, the response). Meant for PostgreSQL, whose
 driver has the whole result when execute() returns; SQLite fetches rows after
 the cursor event, so there sql_ms leaves out most of the work. The floor page
 (bench/floor.py) is measured the same way for comparison.
+
+CPU, which is what bench/load.py's throughput ratio divides when the web
+workers and PostgreSQL share the cores: cpu_ms is this process's CPU per request
+(the web's share), db_cpu_ms the PostgreSQL server processes' (read from /proc
+for the database's client backends: PostgreSQL on this machine), and
+ratio_bound = floor cpu_ms / (floor cpu_ms + db_cpu_ms): the ratio to the floor
+a page could reach at best, if the portal's own work cost no more than the
+floor's and only the database's remained.
 """
 from __future__ import annotations
 
@@ -35,7 +44,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import before_render_template, template_rendered  # noqa: E402
-from sqlalchemy import event, func, inspect, select  # noqa: E402
+from sqlalchemy import create_engine, event, func, inspect, select, text  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
 
 from bench._pg import add_database_arguments, database_url, settle  # noqa: E402
 from bench.board import fill  # noqa: E402
@@ -87,10 +97,43 @@ class Clock:
         template_rendered.connect(rendered, app, weak=False)
 
 
-def measure(client, clock: Clock, path: str, runs: int, headers=None, before=None) -> dict:
+class DatabaseCpu:
+    """CPU time (user + system) of the PostgreSQL server processes serving this database's clients.
+
+    Read from /proc (the throw-away server runs on this machine): the database's share of a page's cost
+    on cores it shares with the web process, which a wall-clock sql_ms cannot tell apart from waiting."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, engine):
+        # Its own connection, outside the app's pool: the app's connections are the ones measured.
+        self.engine = create_engine(engine.url, poolclass=NullPool)
+
+    def ticks(self) -> dict[int, int]:
+        """Each client backend's CPU ticks so far (user + system), by process id."""
+        with self.engine.connect() as conn:
+            pids = list(conn.scalars(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")))
+        found = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the backend has just ended
+                continue
+            found[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+        return found
+
+    def since(self, before: dict[int, int]) -> float:
+        """Seconds of CPU the backends used since `before` (a backend started meanwhile: all of its time)."""
+        return sum(t - before.get(pid, 0) for pid, t in self.ticks().items()) / self.TICK
+
+
+def measure(client, clock: Clock, path: str, runs: int, headers=None, before=None, db_cpu=None) -> dict:
     for _ in range(5):  # warm: compiled templates, cached choices, prepared plans
         assert client.get(path, headers=headers).status_code == 200
     totals, sqls, renders, statements, top = [], [], [], [], {}
+    cpu_start, db_start = time.process_time(), db_cpu.ticks() if db_cpu else {}
     for _ in range(runs):
         if before:
             before()
@@ -104,9 +147,11 @@ def measure(client, clock: Clock, path: str, runs: int, headers=None, before=Non
         statements.append(clock.statements)
         for key, spent in clock.by_sql.items():
             top.setdefault(key, []).append(spent)
+    cpu = (time.process_time() - cpu_start) / runs * 1000  # this process: the web's share (before() too)
+    db = db_cpu.since(db_start) / runs * 1000 if db_cpu else 0.0
     med = {k: statistics.median(v) * 1000 for k, v in (("total", totals), ("sql", sqls), ("render", renders))}
     slowest = max(top.items(), key=lambda kv: statistics.median(kv[1]), default=("", [0.0]))
-    return med | {"statements": max(statements), "top_sql": slowest[0],
+    return med | {"cpu": cpu, "db_cpu": db, "statements": max(statements), "top_sql": slowest[0],
                   "top_sql_ms": statistics.median(slowest[1]) * 1000, "bytes": len(response.data)}
 
 
@@ -164,17 +209,23 @@ def run(url: str | None, args) -> None:
              ("board_poll", clerk, "/board", poll, None), ("board_poll_cold", clerk, "/board", poll, cold),
              ("case", clerk, f"/cases/{case_id}", None, None), ("my_cases", resident, "/my/cases", None, None),
              ("my_cases_cold", resident, "/my/cases", None, cold)]
-    results = [(name, measure(client, clock, path, args.runs, headers, before))
+    db_cpu = DatabaseCpu(engine) if engine.dialect.name == "postgresql" else None
+    results = [(name, measure(client, clock, path, args.runs, headers, before, db_cpu))
                for name, client, path, headers, before in views]
     os.environ["FLOOR_ROWS"] = str(args.page_size)
     floor = create_floor_app()
     floor_clock = Clock()
     floor_clock.watch(floor)
     results.append(("floor", measure(floor.test_client(), floor_clock, "/floor", args.runs)))
+    floor_cpu = results[-1][1]["cpu"]
     for name, m in results:
         other = m["total"] - m["sql"] - m["render"]
+        # bound: the ratio to the floor this page would reach if the web's own work cost only what the
+        # floor's does, the database's CPU remaining (everything on the same cores, as in bench/load.py).
+        cpu = (f" cpu_ms={m['cpu']:.1f} db_cpu_ms={m['db_cpu']:.1f} ratio_bound={floor_cpu / (floor_cpu + m['db_cpu']):.2f}"
+               if db_cpu else f" cpu_ms={m['cpu']:.1f}")
         print(f"n={args.cases} view={name} total_ms={m['total']:.1f} sql_ms={m['sql']:.1f} "
-              f"render_ms={m['render']:.1f} other_ms={other:.1f} statements={m['statements']} "
+              f"render_ms={m['render']:.1f} other_ms={other:.1f}{cpu} statements={m['statements']} "
               f"kb={m['bytes'] / 1024:.1f} top_sql_ms={m['top_sql_ms']:.1f} top_sql=\"{m['top_sql']}\"", flush=True)
     engine.dispose()
 
