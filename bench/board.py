@@ -49,8 +49,10 @@ VIEWS = {
 }
 # Searches, each printed as `view=board_search q=…`: two characters, a phrase whose every bigram is
 # common (a sixth of the cases have each), a case-number prefix (a month's repairs), one whole number
-# (filled in by `run`: today's first complaint) and a number prefix in lower case.
-SEARCHES = ["漏水", "电梯", "厨房水管漏水", "BX-202611", "bx-2026", None]
+# (filled in by `run`: today's first complaint), a number prefix in lower case, and digits typed alone:
+# a day's counter (every day's 42nd case), a day (22 November) and a counter with its dash; "0802" is
+# also a unit (every case of unit 0802) as clerks type it.
+SEARCHES = ["漏水", "电梯", "厨房水管漏水", "BX-202611", "bx-2026", None, "0042", "1122", "-0042", "0802"]
 
 
 def fill(total: int) -> None:

@@ -90,6 +90,9 @@ def lists(app, counter: Counter, total: int, runs: int) -> None:
         ("clerk1", "board_search q=电梯", "/board?" + urlencode({"q": "电梯", "status": ""})),
         ("clerk1", f"board_search q={number}", "/board?" + urlencode({"q": number, "status": ""})),
         ("clerk1", f"board_search q={number[:9]}", "/board?" + urlencode({"q": number[:9], "status": ""})),
+        # Digits typed alone: a day's counter (every day's 42nd case) and a day (22 November, each year).
+        ("clerk1", "board_search q=0042", "/board?" + urlencode({"q": "0042", "status": ""})),
+        ("clerk1", "board_search q=1122-", "/board?" + urlencode({"q": "1122-", "status": ""})),
         ("clerk_e02", "board_estate", "/board"),
         ("clerk_e02", "board_estate_all", "/board?" + urlencode({"status": "", "sort": "newest"})),
         ("staff_e02_0", "dept_queue", "/dept"),

@@ -81,8 +81,8 @@ def create_app(config: Config | None = None) -> Flask:
     from portal import stamp  # noqa: F401  (commits that change listed data move the data stamp)
     from portal import search
     search.init_app(app)  # cases written through the ORM keep their search terms
-    from portal import scopes
-    scopes.init_app(app)  # a resident's households, read once per request, forgotten on any write
+    from portal.extensions import init_read_memo
+    init_read_memo()  # what a request reads several times is read once, and again after any write
 
     for name in SUBSCRIBERS:
         importlib.import_module(name).init_app(app)

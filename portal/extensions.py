@@ -6,9 +6,9 @@ from flask_wtf.csrf import CSRFProtect
 from datetime import date, datetime, timezone
 from enum import Enum
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -41,6 +41,37 @@ def init_migrations(app):
         from portal.config import BASE_DIR
         Migrate(app, db, directory=str(BASE_DIR / "migrations"))
     return app.extensions["migrate"]
+
+
+_READ_MEMO = "portal.read_memo"
+
+
+def read_memo(name: str) -> dict:
+    """A dict for facts read from the database that hold while nothing is written: kept in the session
+    (one per request), forgotten on pending changes, a flush, a write statement, a commit or a rollback
+    (`init_read_memo`). For what a request reads several times (a resident's households, the span of case
+    numbers a search places digits in)."""
+    session = db.session()
+    if session.new or session.deleted or session.dirty:  # a query would flush them first
+        _forget(session)
+    return session.info.setdefault(_READ_MEMO, {}).setdefault(name, {})
+
+
+def _forget(session, *_args) -> None:
+    session.info.pop(_READ_MEMO, None)
+
+
+def _forget_on_write(execute_state) -> None:
+    if not execute_state.is_select:  # a bulk INSERT/UPDATE/DELETE, or text()
+        _forget(execute_state.session)
+
+
+def init_read_memo() -> None:
+    """Connect read_memo's forgetting to every session (once per process, however many apps)."""
+    for name, fn in (("after_flush", _forget), ("after_commit", _forget), ("after_soft_rollback", _forget),
+                     ("do_orm_execute", _forget_on_write)):
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
 
 
 def looked_up(column, where, label: str):

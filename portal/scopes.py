@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, event, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, false, func, or_, select, true
 
-from portal.extensions import db
+from portal.extensions import db, read_memo
 from portal.models import (
     Building, CallbackTask, Case, Notification, Relation, Residency, Role, Unit, User,
 )
@@ -76,13 +75,9 @@ def _day_start(day: date | None) -> datetime | None:
 def households(user: User) -> tuple[tuple[int, datetime, datetime | None], ...]:
     """(unit, from, until) for each time the resident lived in a unit as owner or family member.
 
-    Read once per database session while nothing is written: a resident's page asks three times (the scope
-    key, the list's clause, the case check); pending changes, a flush, a write statement, a commit or a
-    rollback forget it (`_forget_households`, connected by `init_app`)."""
-    session = db.session()
-    if session.new or session.deleted or session.dirty:  # the query would flush them first
-        _forget_households(session)
-    memo = session.info.setdefault(_HOUSEHOLDS, {})
+    Read once per request while nothing is written (`portal.extensions.read_memo`): a resident's page asks
+    three times (the scope key, the list's clause, the case check)."""
+    memo = read_memo("households")
     if user.id not in memo:
         rows = db.session.execute(select(Residency.unit_id, Residency.moved_in, Residency.moved_out).where(
             Residency.user_id == user.id, Residency.relation.in_(HOUSEHOLD_RELATIONS))
@@ -90,26 +85,6 @@ def households(user: User) -> tuple[tuple[int, datetime, datetime | None], ...]:
         memo[user.id] = tuple((unit_id, _day_start(moved_in), _day_start(moved_out))
                               for unit_id, moved_in, moved_out in rows)
     return memo[user.id]
-
-
-_HOUSEHOLDS = "scopes.households"
-
-
-def _forget_households(session, *_args) -> None:
-    session.info.pop(_HOUSEHOLDS, None)
-
-
-def _forget_on_write(execute_state) -> None:
-    if not execute_state.is_select:  # a bulk INSERT/UPDATE/DELETE (portal.register.apply inserts residencies)
-        _forget_households(execute_state.session)
-
-
-def init_app(_app) -> None:
-    """Connect the memo's forgetting to every session (once per process)."""
-    for name, fn in (("after_flush", _forget_households), ("after_commit", _forget_households),
-                     ("after_soft_rollback", _forget_households), ("do_orm_execute", _forget_on_write)):
-        if not event.contains(Session, name, fn):
-            event.listen(Session, name, fn)
 
 
 def _in_household(case: Case, stays) -> bool:

@@ -3,7 +3,9 @@
 A B-tree or trigram index cannot serve `ILIKE '%漏水%'`, so the app keeps its own: `case_term` holds
 every distinct two-character piece (bigram) of each case's searchable text (description, location,
 contact name, subject), lower-cased. The case number is not in it (every number shares `-2`, `20`,
-`02`…, so a number query would walk most postings): `number_ids` matches it on its B-tree by prefix. A query of
+`02`…, so a number query would walk most postings): `number_lookup` places the query in the number's
+layout (KIND-YYYYMMDD-NNNN) and reads the number's own indexes: prefix ranges for the kind and the date,
+lookups of the day's counter on its index (`0042`). A query of
 two or more characters can only be inside a text that contains all of its bigrams, so the index
 yields a small candidate set and the ordinary substring match, run on those candidates only, makes
 the answer exactly what the substring scan would give (tests/test_search.py compares them). A
@@ -15,6 +17,8 @@ events, connected by `init_app`), and by `reindex` after bulk inserts that bypas
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
+from functools import lru_cache
 from typing import Iterable
 
 from flask import g, has_app_context
@@ -23,9 +27,10 @@ from sqlalchemy import any_, delete, event, func, insert, inspect, or_, select, 
 from sqlalchemy.orm import Mapper, aliased
 
 from portal import textquery
-from portal.extensions import db
+from portal.extensions import db, read_memo
 from portal.models import Case
-from portal.models.cases import KIND_PREFIX, CaseTerm
+from portal.models.cases import KIND_PREFIX, NUMBER_SEQUENCE, CaseSequence, CaseTerm
+from portal.timeutil import local_zone
 
 # The case's own columns that free-text search reads; the bigram index holds the texts only: the
 # number (TS-20261122-0007: every case shares its pieces) is matched by its own B-tree, see `number_ids`.
@@ -107,7 +112,8 @@ def case_text_condition(q: str):
 
 
 def number_condition(q: str):
-    """The condition on Case.number of `number_ids` (None when no number can contain `q`)."""
+    """Case.number contains `q` (any case), checked on each row of a list walking its order; None when no
+    number can contain `q`. `number_lookup` is the same condition as the number's indexes serve it."""
     if not NUMBER_CHARS.fullmatch(q or ""):
         return None
     up = q.upper()
@@ -132,12 +138,122 @@ def _number_prefixes(up: str) -> set[str]:
 def number_ids(q: str):
     """A SELECT of the ids of cases whose number contains `q` (any case), or None when none can.
 
-    A number is a kind prefix, "-" and digits (portal.cases.intake.next_number), so a query with a
-    letter can only occur starting inside the prefix: each (prefix, offset) that agrees with the query
-    is one prefix range on the number's B-tree (`BX-2026`, `x-20261122`, `TS`). A query of digits and
-    "-" only (`0007`, `1122-`) can sit anywhere in the number: a scan of the number column."""
-    condition = number_condition(q)
-    return None if condition is None else select(Case.id).where(condition)
+    Served by the number's indexes (`number_lookup`); a query of digits with too many places to look
+    (one or two digits, a year) falls back to the match itself, which a list only asks for when walking."""
+    lookup = number_lookup(q)
+    if lookup is None:
+        return None
+    return select(Case.id).where(number_condition(q) if lookup is WALK else lookup)
+
+
+# A number_lookup answer: the query may sit in too many places of a number for index lookups to pay
+# (`0`, `20`, `2026`…): a list walks its own order and checks each case (`case_text_condition`).
+WALK = "walk"
+NUMBER_RANGES = 64  # index ranges and lookups one query may turn into before it counts as WALK
+# A number's date is the local date of the case's received time in the zone of that day; dates are
+# tried from the earliest received time to the latest, widened for a zone changed since.
+DATE_MARGIN = timedelta(days=2)
+COUNTER_DIGITS = 4  # next_number pads the day's counter to four digits; longer ones make digits WALK
+
+
+def number_lookup(q: str):
+    """A condition on Case.number equal to `number_condition(q)` that the number's indexes serve, None when
+    no number can contain `q`, or WALK.
+
+    A number is KIND-YYYYMMDD-NNNN (`portal.models.cases.NUMBER_SEQUENCE`). A query with a letter can only
+    start inside the kind prefix: each (prefix, offset) that agrees with it is one prefix range on the
+    number's B-tree (`BX-2026`, `x-20261122`, `TS`). A query of digits and "-" (`0042`, `1122-0042`,
+    `-0042`) is placed at each position of the layout it fits: at the date's start, a prefix range per
+    kind; inside the date, a prefix range per kind and per day of the cases' dates whose digits agree
+    (`1122` is 22 November of each year); at the counter, lookups of the counters that contain it on the
+    counter's own index (`0042` is the 42nd case of every day). Exact as long as every number has that
+    layout with a four-digit counter (`case_sequence` tells when a day has gone past 9999: then WALK)."""
+    if not NUMBER_CHARS.fullmatch(q or ""):
+        return None
+    up = q.upper()
+    if any(ch.isalpha() for ch in up):
+        starts = _number_prefixes(up)
+        return or_(*(_number_starts(start) for start in sorted(starts))) if starts else None
+    places = _digit_places(up)
+    if places is WALK:
+        return WALK
+    starts, counters, counter_starts = places
+    conditions = [_number_starts(start) for start in sorted(starts)]
+    if counters:
+        conditions.append(NUMBER_SEQUENCE.in_(sorted(counters)))
+    conditions += [_sequence_starts(start) for start in sorted(counter_starts)]
+    return or_(*conditions)
+
+
+def _digit_places(q: str):
+    """Where in KIND-YYYYMMDD-NNNN a query of digits and "-" can sit: (number prefixes, whole counters,
+    counter prefixes), or WALK when that is more than NUMBER_RANGES places."""
+    kinds = sorted(set(KIND_PREFIX.values()))
+    starts, counters, counter_starts = set(), set(), set()
+    if q.startswith("-"):  # at the dash after the kind: TS-2026…
+        starts |= {kind + q for kind in kinds}
+    starts |= {f"{kind}-{q}" for kind in kinds}  # at the date's first digit
+    for offset in range(1, 8):  # inside the date, past its first `offset` digits
+        inside, rest = q[:8 - offset], q[8 - offset:]
+        if "-" in inside or (rest and (rest[0] != "-" or "-" in rest[1:])):
+            continue  # the date is digits; after it only "-" and the counter's digits
+        for day in _number_days():
+            if day.startswith(inside, offset):
+                starts |= {f"{kind}-{day}{rest}" for kind in kinds}
+        if len(starts) > NUMBER_RANGES:
+            return WALK
+    if q.startswith("-") and "-" not in q[1:]:  # at the dash before the counter: -0042…
+        if len(q) == 1:
+            return WALK
+        counter_starts.add(q[1:])
+    if "-" not in q:  # inside the counter
+        if _number_span()[2] >= 10 ** COUNTER_DIGITS:
+            return WALK
+        counters = _counters_containing(q)
+        if len(counters) > NUMBER_RANGES:
+            return WALK
+    if len(starts) + bool(counters) + len(counter_starts) > NUMBER_RANGES:
+        return WALK
+    return starts, counters, counter_starts
+
+
+@lru_cache(maxsize=512)
+def _counters_containing(digits: str) -> frozenset[str]:
+    """The four-digit counters (0000–9999) that contain `digits`."""
+    return frozenset(c for c in (f"{n:0{COUNTER_DIGITS}d}" for n in range(10 ** COUNTER_DIGITS)) if digits in c)
+
+
+def _number_span() -> tuple[date | None, date | None, int]:
+    """(first, last local date of the cases' received times, the highest counter issued): one statement,
+    once per request while nothing is written."""
+    memo = read_memo("search")
+    if "span" not in memo:
+        first, last, counter = db.session.execute(select(
+            select(func.min(Case.received_at)).scalar_subquery(),
+            select(func.max(Case.received_at)).scalar_subquery(),
+            select(func.max(CaseSequence.value)).scalar_subquery())).one()
+        zone = local_zone()
+        memo["span"] = (first and first.astimezone(zone).date(), last and last.astimezone(zone).date(),
+                        counter or 0)
+    return memo["span"]
+
+
+def _number_days() -> tuple[str, ...]:
+    """Every day (YYYYMMDD) a number's date can be: the cases' received dates, widened by DATE_MARGIN."""
+    first, last, _counter = _number_span()
+    return () if first is None else _days(first - DATE_MARGIN, last + DATE_MARGIN)
+
+
+@lru_cache(maxsize=8)
+def _days(first: date, last: date) -> tuple[str, ...]:
+    return tuple(f"{first + timedelta(days=i):%Y%m%d}" for i in range((last - first).days + 1))
+
+
+def _sequence_starts(start: str):
+    """The number's counter starts with `start` (digits), from the counter's index (see _number_starts)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return NUMBER_SEQUENCE.like(start + "%")
+    return (NUMBER_SEQUENCE >= start) & (NUMBER_SEQUENCE < start + "\U0010ffff")
 
 
 def _number_starts(start: str):
@@ -198,12 +314,14 @@ def _posting_sizes(grams: set[str], q: str = "", cap: int = MANY) -> dict[str, i
     counts = [select(func.count()).select_from(
         select(CaseTerm.case_id).where(CaseTerm.term == gram).limit(cap).subquery()).scalar_subquery()
         for gram in ordered]
-    numbers = number_condition(q) if q else None
-    if numbers is not None:
+    numbers = number_lookup(q) if q else None
+    if numbers is not None and numbers is not WALK:
         counts.append(select(func.count()).select_from(
             select(Case.id).where(numbers).limit(cap).subquery()).scalar_subquery())
     row = db.session.execute(select(*counts)).one()
-    memo[key] = dict(zip(ordered + ([_NUMBERS] if numbers is not None else []), row))
+    memo[key] = dict(zip(ordered + ([_NUMBERS] if numbers is not None and numbers is not WALK else []), row))
+    if numbers is WALK:
+        memo[key][_NUMBERS] = cap
     return memo[key]
 
 

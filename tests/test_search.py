@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from portal import search, textquery
 from portal.board.query import filtered
@@ -184,3 +184,87 @@ def test_a_searched_list_counts_up_to_its_own_limit(app, as_, people):
     assert "超过 2 件" in searched and 'rel="next"' not in searched
     plain = manager.get("/board").get_data(as_text=True)
     assert "共 4 件" in plain
+
+
+# --- digits typed alone: the number's date and counter, from its indexes ------------------------------
+
+# Received times (local, Asia/Shanghai) whose numbers spread over years, months and days, with counters
+# past a hundred: 22 November of three years, a day whose digits repeat (20260303), the turn of a year.
+NUMBER_DAYS = [(2024, 11, 22, 0), (2025, 11, 22, 41), (2025, 12, 31, 302), (2026, 1, 1, 9), (2026, 3, 3, 1121),
+               (2026, 11, 22, 998)]
+
+
+def _numbered_corpus(people) -> list[Case]:
+    """Cases numbered on NUMBER_DAYS, two or three a day, each day's counter starting past the given value."""
+    from datetime import datetime
+
+    from portal.models.cases import KIND_PREFIX, CaseSequence
+    from portal.timeutil import local_zone
+
+    cases = []
+    for i, (year, month, day, counter) in enumerate(NUMBER_DAYS):
+        received = datetime(year, month, day, 9, 30, tzinfo=local_zone())
+        for kind in list(Kind)[:2 + i % 2]:
+            db.session.merge(CaseSequence(prefix=KIND_PREFIX[kind], day=received.date(), value=counter))
+            cases.append(factories.case(people["resident"], kind=kind, received_at=received,
+                                        description=f"第{i}天" + ("，见 -0042 号" if i == 2 else "")))
+    db.session.commit()
+    return cases
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_digits_find_exactly_the_numbers_that_contain_them(app, people, data):
+    """Any piece of a number (or digits and dashes typed at random): the indexes answer what the scan does."""
+    if not db.session.scalar(select(func.count(Case.id))):
+        _numbered_corpus(people)
+    numbers = list(db.session.scalars(select(Case.number)))
+    number = data.draw(st.sampled_from(numbers))
+    start = data.draw(st.integers(2, len(number) - 1))
+    q = data.draw(st.one_of(
+        st.just(number[start:start + data.draw(st.integers(1, 12))]),
+        st.text(alphabet="0123456789-", min_size=1, max_size=10),
+        st.text(alphabet="01234-", min_size=2, max_size=6),
+    ))
+    q = textquery.clean(q)
+    if not q:
+        return
+    with app.test_request_context():
+        assert _indexed(q) == _reference(q), q
+        assert _walked(q) == _reference(q), q
+
+
+def test_digits_use_the_numbers_indexes_not_a_scan(app, people):
+    """On SQLite (deterministic plans): a counter, a day and a counter with its dash are index lookups."""
+    if db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL's plans for a test's few rows follow cost, not the index's use
+    cases = _numbered_corpus(people)
+    with app.test_request_context():
+        for q, index in (("0042", "ix_case_number_sequence"), ("-0042", "ix_case_number_sequence"),
+                         ("1122", "number"), ("1122-0999", "number")):
+            lookup = search.number_lookup(q)
+            assert lookup is not None and lookup is not search.WALK, q
+            stmt = select(Case.id).where(lookup)
+            sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(row[-1] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+            assert "SCAN case" not in plan.replace('"', "") and index in plan, (q, plan)
+        assert {c.number for c in cases if "1122" in c.number} == set(db.session.scalars(
+            select(Case.number).where(search.number_lookup("1122"))))
+
+
+def test_short_digits_and_long_counters_walk(app, people):
+    from datetime import date
+
+    from portal.models.cases import CaseSequence
+
+    factories.case(people["resident"])
+    db.session.commit()
+    with app.test_request_context():
+        assert search.number_lookup("7") is search.WALK  # one digit: in thousands of counters and every day
+        assert search.number_lookup("0042") is not search.WALK
+        assert search.many_hits("2") and not search.many_hits("0042")
+    db.session.add(CaseSequence(prefix="TS", day=date(2026, 1, 5), value=10000))  # a five-digit counter exists
+    db.session.commit()
+    with app.test_request_context():
+        assert search.number_lookup("0042") is search.WALK  # four-digit counters no longer say it all
+        assert search.number_lookup("1122-") is not search.WALK  # a day and its dash: the number's own index

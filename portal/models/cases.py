@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
-    JSON, Boolean, Date, Enum, Float, ForeignKey, Index, Integer, String, Text,
+    JSON, Boolean, Date, Enum, Float, ForeignKey, Index, Integer, String, Text, func, literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -197,6 +197,16 @@ class Case(db.Model):
         unit = self.unit
         return place_label(self.location_type, unit.building.name if unit else None,
                            unit.number if unit else None, self.location)
+
+
+# A case number is its kind's two-letter prefix, "-", the local date (YYYYMMDD), "-" and the day's counter of
+# four or more digits (portal.cases.intake.next_number): TS-20261122-0042. The counter starts at the 13th
+# character. Indexed so that digits typed alone ("0042", "-0042") find numbers by their counter
+# (portal.search.number_lookup); text_pattern_ops lets PostgreSQL serve LIKE '004%' from it as well as =.
+SEQUENCE_AT = 13
+NUMBER_SEQUENCE = func.substr(Case.number, literal_column(str(SEQUENCE_AT)))
+Index("ix_case_number_sequence", NUMBER_SEQUENCE.label("number_sequence"),
+      postgresql_ops={"number_sequence": "text_pattern_ops"})
 
 
 def place_label(location_type, building: str | None, unit: str | None, location: str | None) -> str:
