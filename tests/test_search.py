@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select, text, update
@@ -268,3 +269,31 @@ def test_short_digits_and_long_counters_walk(app, people):
     with app.test_request_context():
         assert search.number_lookup("0042") is search.WALK  # four-digit counters no longer say it all
         assert search.number_lookup("1122-") is not search.WALK  # a day and its dash: the number's own index
+
+
+def test_a_search_reads_the_residents_and_units_it_names_once(app, as_, people):
+    """The count and the page share one lookup of the residents and units the query names (each was a scan
+    of every account and unit, in both statements)."""
+    from sqlalchemy import event
+
+    unit = people["ref"]["units"][0]
+    theirs = factories.case(people["resident"], description="门口积水")
+    db.session.commit()
+    manager = as_("manager")
+    seen = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        for q in (people["resident"].display_name, unit.number):
+            seen.clear()
+            page = manager.get("/board", query_string={"q": q, "status": ""}).get_data(as_text=True)
+            assert f'id="row-{theirs.id}"' in page, q
+            # the name or phone, the unit's number matched against the query (ILIKE; SQLite: lower() LIKE)
+            people_scans = [s for s in seen if re.search(r'display_name"?\)? I?LIKE', s, re.I)]
+            unit_scans = [s for s in seen if re.search(r'unit"?\.number"?\)? I?LIKE', s, re.I)]
+            assert len(people_scans) == 1 and len(unit_scans) == 1, (q, len(people_scans), len(unit_scans))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_execute)

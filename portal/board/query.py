@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import or_, select, union
 
 from portal import search, textquery, unitref
+from portal.extensions import db, read_memo
 from portal.sla.deadlines import overdue_clause
 from portal.models import Building, Case, Severity, Status, Unit, User
 from portal.models.cases import OPEN_STATUSES
@@ -27,6 +28,23 @@ SORTS = {
     # nearest deadline, so a new major case is never buried under old overdue ones.
     "queue": (Case.status != Status.DISPATCHED, Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc()),
 }
+
+
+# Residents and units a search names, looked up once per request as a list of ids when there are at most
+# this many: the list's count and its page then read no account or unit (each was a scan of every
+# resident's name and phone and every unit's "building-number": ~65 ms a statement for a company of
+# 20k residents and units, docs/benchmarks.md). More stay a subquery.
+FEW_IDS = 1000
+
+
+def _few_ids(stmt, name: str, q: str):
+    """The ids `stmt` selects, as a list when at most FEW_IDS (read once per request), else `stmt` itself."""
+    memo = read_memo("search")
+    if (name, q) not in memo:
+        ids = db.session.scalars(stmt.limit(FEW_IDS + 1)).all()
+        memo[(name, q)] = ids if len(ids) <= FEW_IDS else None
+    found = memo[(name, q)]
+    return stmt if found is None else found
 
 
 def _day_start(day) -> datetime:
@@ -73,7 +91,8 @@ def filtered(base_clause, f: dict, user_id: int | None = None, now: datetime | N
             unit_match = unit_match | (Building.name.in_(unitref.building_names(ref))
                                        & Unit.number.in_(unitref.unit_numbers(ref)))
         unit_ids = select(Unit.id).join(Building).where(unit_match)
-        residents, units = Case.resident_id.in_(resident_ids), Case.unit_id.in_(unit_ids)
+        residents = Case.resident_id.in_(_few_ids(resident_ids, "residents", q))
+        units = Case.unit_id.in_(_few_ids(unit_ids, "units", q))
         if search.many_hits(q):
             # Many hits (a common bigram, a year's case numbers): each case checked as the list walks its
             # order, so the page and the capped count stop early instead of waiting for every hit.
