@@ -90,6 +90,7 @@ def plans(ids: dict[str, int]) -> dict[str | None, list[tuple]]:
         "clerk1": [
             ("board", "/board", None),
             ("board-filtered", "/board?status=registered&sort=oldest", None),
+            ("board-search-digits", "/board?q=0001&status=", None),  # every day's first case, by its counter
             ("desk-register-error", "/desk/new", submit_empty),
             ("case-clerk", f"/cases/{ids['registered']}", None),
             ("slip", f"/cases/{ids['eng']}/slip", None),
