@@ -118,6 +118,15 @@ def start_worker(app, tmp_path, name: str, queues=QUEUES, **env) -> subprocess.P
     return proc
 
 
+def _worker_state(app, name: str) -> str | None:
+    """The state a live worker reports in Redis (started, idle, busy…), None when it is not registered."""
+    from redis import Redis
+    from rq import Worker
+
+    with Redis.from_url(app.config["REDIS_URL"]) as conn:
+        return next((w.get_state() for w in Worker.all(connection=conn) if w.name == name), None)
+
+
 def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
     try:
         os.killpg(proc.pid, sig)
@@ -316,6 +325,9 @@ def test_doctor_sees_redis_the_workers_and_the_one_cron(rq_app, tmp_path):
     shared = start_worker(rq_app, tmp_path, "w-doctor-shared")
     try:
         _wait(lambda: levels("workers") == [WARN, OK], 120, "doctor to see one worker on every queue")
+        # RQ registers a worker before it installs its signal handlers: a SIGTERM in between ends it
+        # without unregistering (its key lives on until the TTL). Idle means it is in its loop, handlers in.
+        _wait(lambda: _worker_state(rq_app, "w-doctor-shared") == "idle", 60, "the shared worker to be idle")
     finally:
         stop(shared)
     # the stopped worker unregisters itself: the doctor sees nobody before the Procfile's workers start
