@@ -21,8 +21,6 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Iterable
 
-from flask import g, has_app_context
-
 from sqlalchemy import any_, delete, event, func, insert, inspect, or_, select, union
 from sqlalchemy.orm import Mapper, aliased
 
@@ -119,8 +117,7 @@ def number_condition(q: str):
     up = q.upper()
     if not any(ch.isalpha() for ch in up):
         return Case.number.like(f"%{up}%")
-    starts = _number_prefixes(up)
-    return or_(*(_number_starts(start) for start in sorted(starts))) if starts else None
+    return number_lookup(q)  # with a letter: the prefix ranges serve each row as well
 
 
 def _number_prefixes(up: str) -> set[str]:
@@ -305,10 +302,11 @@ _NUMBERS = "\x00number"  # the probe's key for the number part
 
 def _posting_sizes(grams: set[str], q: str = "", cap: int = MANY) -> dict[str, int]:
     """How many cases have each bigram, and how many numbers can contain `q` (key _NUMBERS), each counted
-    up to `cap` (enough to pick the rarest and to tell "many"): one statement, once per request."""
+    up to `cap` (enough to pick the rarest and to tell "many"): one statement, once per request while
+    nothing is written."""
     ordered = sorted(grams)
-    memo = g.setdefault("search_postings", {}) if has_app_context() else {}  # a list builds its query twice
-    key = (tuple(ordered), q)
+    memo = read_memo("search")  # a list builds its query twice
+    key = ("postings", tuple(ordered), q)
     if key in memo:
         return memo[key]
     counts = [select(func.count()).select_from(
